@@ -7,6 +7,8 @@
  * tfjs's own variable names (made unique with `_1` suffixes) are never used for mapping.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers';
+import type { DisposeResult } from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 /**
  * How a PyTorch tensor maps onto ours.
@@ -84,7 +86,7 @@ export abstract class TorchLayer extends tf.layers.Layer {
     key: string,
     shape: number[],
     layout: TorchLayout,
-    init: tf.initializers.Initializer = tf.initializers.zeros(),
+    init: Initializer = tf.initializers.zeros(),
     trainable = true,
   ): tf.LayerVariable {
     if (this.torchParams.has(key)) throw new Error(`${this.name}: parameter ${key} created twice`);
@@ -140,7 +142,7 @@ export abstract class TorchLayer extends tf.layers.Layer {
   }
 
   /** Frees every variable of this layer and its children; the layer is unusable afterwards. */
-  override dispose(): tf.DisposeResult {
+  override dispose(): DisposeResult {
     let numDisposedVariables = 0;
     for (const p of this.torchParams.values()) {
       p.variable.dispose();
