@@ -127,6 +127,17 @@ export abstract class TorchLayer extends tf.layers.Layer {
     super.build(inputShape);
   }
 
+  override get trainable(): boolean {
+    return super.trainable;
+  }
+
+  /** Freezing or unfreezing a layer does the same to all its children (torch's requires_grad_). */
+  override set trainable(value: boolean) {
+    super.trainable = value;
+    // The tfjs Layer constructor sets this before our fields exist.
+    if (this.children !== undefined) for (const c of this.children.values()) c.trainable = value;
+  }
+
   override get trainableWeights(): tf.LayerVariable[] {
     if (!this.trainable) return [];
     return [...this.stateDict().values()].filter((p) => p.trainable && p.variable.trainable).map((p) => p.variable);

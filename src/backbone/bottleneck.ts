@@ -1,0 +1,78 @@
+/**
+ * ResNet bottleneck block (torchvision's ResNet v1.5: the stride sits on the 3x3 conv).
+ *
+ * Shapes: x [N, H, W, Cin] -> [N, H/s, W/s, 4 * width].
+ * Keys: conv1, bn1 (1x1 to width), conv2, bn2 (3x3, stride s), conv3, bn3 (1x1 to 4 * width),
+ * and downsample.0 / downsample.1 (1x1 conv, stride s, + norm) on the first block of a stage.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Conv2d, single } from '../nn/conv2d';
+import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { convFrozenBn } from './conv_bn';
+import { FrozenBatchNorm2d } from './frozen_batch_norm';
+
+/** Output channels are `EXPANSION * width`. */
+export const EXPANSION = 4;
+
+/** Options of {@link Bottleneck}. */
+export interface BottleneckArgs extends TorchLayerArgs {
+  inChannels: number;
+  /** Width of the 1x1 and 3x3 convs (64, 128, 256, 512 for the four stages). */
+  width: number;
+  stride: number;
+  /** Whether the identity path needs a projection (first block of each stage). */
+  downsample: boolean;
+}
+
+/** One bottleneck residual block with FrozenBatchNorm. */
+export class Bottleneck extends TorchLayer {
+  static readonly className = 'Bottleneck';
+  readonly outChannels: number;
+  private readonly conv1: Conv2d;
+  private readonly bn1: FrozenBatchNorm2d;
+  private readonly conv2: Conv2d;
+  private readonly bn2: FrozenBatchNorm2d;
+  private readonly conv3: Conv2d;
+  private readonly bn3: FrozenBatchNorm2d;
+  private readonly down: { conv: Conv2d; bn: FrozenBatchNorm2d } | undefined;
+  private readonly stride: number;
+
+  constructor(args: BottleneckArgs) {
+    super({ name: args.name });
+    const { inChannels: cin, width, stride } = args;
+    this.stride = stride;
+    this.outChannels = width * EXPANSION;
+    const conv = (key: string, i: number, o: number, k: number, s: number, p: number) =>
+      this.child(key, new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, stride: s, padding: p, bias: false }));
+    const bn = (key: string, c: number) => this.child(key, new FrozenBatchNorm2d({ numFeatures: c }));
+    this.conv1 = conv('conv1', cin, width, 1, 1, 0);
+    this.bn1 = bn('bn1', width);
+    this.conv2 = conv('conv2', width, width, 3, stride, 1);
+    this.bn2 = bn('bn2', width);
+    this.conv3 = conv('conv3', width, this.outChannels, 1, 1, 0);
+    this.bn3 = bn('bn3', this.outChannels);
+    this.down = args.downsample
+      ? { conv: conv('downsample.0', cin, this.outChannels, 1, stride, 0), bn: bn('downsample.1', this.outChannels) }
+      : undefined;
+  }
+
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = convFrozenBn(this.conv1, this.bn1, x, 'relu');
+      y = convFrozenBn(this.conv2, this.bn2, y, 'relu');
+      y = convFrozenBn(this.conv3, this.bn3, y, 'linear');
+      const identity = this.down ? convFrozenBn(this.down.conv, this.down.bn, x, 'linear') : x;
+      return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return this.forward(single(inputs) as tf.Tensor4D);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = inputShape as tf.Shape;
+    const out = (d: number | null) => (d === null ? null : Math.floor((d - 1) / this.stride) + 1);
+    return [s[0], out(s[1]), out(s[2]), this.outChannels];
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * ResNet body as torchvision's backbone.body: the stem and four stages, returning C2-C5.
+ *
+ * Shapes (N images, input H x W, padded to a multiple of 32):
+ *   x [N, H, W, 3] -> stem [N, H/4, W/4, 64]
+ *   C2 '0' [N, H/4, W/4, 256], C3 '1' [N, H/8, W/8, 512], C4 '2' [N, H/16, W/16, 1024],
+ *   C5 '3' [N, H/32, W/32, 2048].
+ * Keys (relative to `backbone.body`): conv1.weight, bn1.*, layer1.0.conv1.weight, ...
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Conv2d, single, symmetricPadding } from '../nn/conv2d';
+import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { Bottleneck, EXPANSION } from './bottleneck';
+import { convFrozenBn } from './conv_bn';
+import { FrozenBatchNorm2d } from './frozen_batch_norm';
+
+/** Block counts per stage; ResNet-101 differs only in layer3. */
+export const RESNET_BLOCKS = { 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] } as const;
+/** A supported depth. */
+export type ResNetDepth = keyof typeof RESNET_BLOCKS;
+
+/** Options of {@link ResNetBody}. */
+export interface ResNetBodyArgs extends TorchLayerArgs {
+  /** 50 (default) or 101. */
+  depth?: ResNetDepth;
+  /**
+   * Number of trainable stages counted from the top (layer4, layer3, layer2, layer1, conv1),
+   * 0-5; torchvision's default for detection is 3. Frozen stages get `trainable = false`.
+   */
+  trainableLayers?: number;
+}
+
+/** The four outputs C2-C5, keyed as torchvision's IntermediateLayerGetter keys them. */
+export type ResNetFeatures = {
+  '0': tf.Tensor4D;
+  '1': tf.Tensor4D;
+  '2': tf.Tensor4D;
+  '3': tf.Tensor4D;
+};
+
+/** Stage names in torchvision order, top first for `trainableLayers` counting. */
+const STAGES_TOP_DOWN = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'] as const;
+
+/**
+ * ResNet-50/101 body with FrozenBatchNorm, as a tf.layers.Layer.
+ *
+ * @example
+ * ```ts
+ * const body = new ResNetBody({ depth: 50 });
+ * const { '0': c2, '3': c5 } = body.forward(images); // images [N, H, W, 3], normalised
+ * ```
+ */
+export class ResNetBody extends TorchLayer {
+  static readonly className = 'ResNetBody';
+  readonly depth: ResNetDepth;
+  /** Output channels of C2..C5. */
+  readonly outChannels: readonly number[];
+  private readonly conv1: Conv2d;
+  private readonly bn1: FrozenBatchNorm2d;
+  private readonly stages: Bottleneck[][] = [];
+
+  constructor(args: ResNetBodyArgs = {}) {
+    super({ name: args.name });
+    this.depth = args.depth ?? 50;
+    const blocks = RESNET_BLOCKS[this.depth];
+    if (blocks === undefined) {
+      throw new Error(`Error in ResNetBody: depth must be one of ${Object.keys(RESNET_BLOCKS).join(', ')}, got ${args.depth}`);
+    }
+    this.conv1 = this.child('conv1', new Conv2d({ inChannels: 3, outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false }));
+    this.bn1 = this.child('bn1', new FrozenBatchNorm2d({ numFeatures: 64 }));
+    let cin = 64;
+    const widths = [64, 128, 256, 512];
+    for (let s = 0; s < 4; s++) {
+      const stage: Bottleneck[] = [];
+      for (let b = 0; b < blocks[s]; b++) {
+        const stride = b === 0 && s > 0 ? 2 : 1;
+        stage.push(
+          this.child(`layer${s + 1}.${b}`, new Bottleneck({ inChannels: cin, width: widths[s], stride, downsample: b === 0 })),
+        );
+        cin = widths[s] * EXPANSION;
+      }
+      this.stages.push(stage);
+    }
+    this.outChannels = widths.map((w) => w * EXPANSION);
+    this.setTrainableLayers(args.trainableLayers ?? 3);
+  }
+
+  /** Freezes all but the top `n` stages (torchvision's trainable_backbone_layers). */
+  setTrainableLayers(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > 5) {
+      throw new Error(`Error in ResNetBody: trainableLayers must be an integer in 0..5, got ${n}`);
+    }
+    const trainable = new Set(STAGES_TOP_DOWN.slice(0, n));
+    this.conv1.trainable = trainable.has('conv1');
+    this.stages.forEach((stage, i) => {
+      for (const block of stage) block.trainable = trainable.has(STAGES_TOP_DOWN[3 - i]);
+    });
+  }
+
+  /** x [N, H, W, 3] normalised images -> C2..C5. */
+  forward(x: tf.Tensor4D): ResNetFeatures {
+    if (x.rank !== 4 || x.shape[3] !== 3) {
+      throw new Error(`Error in ResNetBody: expected images [N, H, W, 3], got [${x.shape.join(', ')}]`);
+    }
+    return tf.tidy(() => {
+      const stem = convFrozenBn(this.conv1, this.bn1, x, 'relu');
+      // Max pool 3x3, stride 2, padding 1: torch pads with -inf, and after a ReLU zeros are the
+      // same, but explicit padding keeps the output size floor((H + 2 - 3) / 2) + 1 exact.
+      let y: tf.Tensor4D = tf.maxPool(stem, 3, 2, symmetricPadding(1));
+      const out: tf.Tensor4D[] = [];
+      for (const stage of this.stages) {
+        for (const block of stage) y = block.forward(y);
+        out.push(y);
+      }
+      return { '0': out[0], '1': out[1], '2': out[2], '3': out[3] };
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
+    const f = this.forward(single(inputs) as tf.Tensor4D);
+    return [f['0'], f['1'], f['2'], f['3']];
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape[] {
+    const s = inputShape as tf.Shape;
+    // Each stride-2 step maps d -> floor((d - 1) / 2) + 1 (conv1, maxpool, then layer2..4).
+    const down = (d: number | null, times: number) => {
+      if (d === null) return null;
+      for (let i = 0; i < times; i++) d = Math.floor((d - 1) / 2) + 1;
+      return d;
+    };
+    return this.outChannels.map((c, i) => [s[0], down(s[1], 2 + i), down(s[2], 2 + i), c]);
+  }
+}

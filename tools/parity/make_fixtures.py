@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""Reference fixtures from torchvision for the parity tests.
+
+Builds torchvision's maskrcnn_resnet50_fpn(weights=None, weights_backbone=None) under a fixed
+seed, randomises every FrozenBatchNorm2d (weight, bias, running mean and var, so that the
+mapping of each buffer is really exercised), saves the state_dict with torch.save, and records
+the output of every stage on real photographs (skimage's chelsea 300x451 and coffee 400x600:
+sizes that are not multiples of 32, batched together).
+
+Output (git-ignored): .fixtures/parity/
+  maskrcnn_seeded.pth        the state_dict (torch.save zip format)
+  images/<name>.png          the input photographs, lossless
+  index.json                 {name: {shape, dtype, file}} for every recorded tensor
+  tensors/<name>.bin         raw little-endian data (float32, or int32 for integer tensors)
+
+Tensors keep torchvision's layout (NCHW for feature maps); the tests convert.
+Run: /usr/bin/python3 tools/parity/make_fixtures.py [--out DIR]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torchvision
+from torchvision.models.detection import maskrcnn_resnet50_fpn
+from torchvision.ops.misc import FrozenBatchNorm2d
+
+SEED = 20261128
+IMAGES = ("chelsea", "coffee")
+# The small-input case for the slow cpu backend: a crop of the transformed batch.
+SMALL_CROP = (64, 96)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", ".fixtures", "parity"))
+    return p.parse_args()
+
+
+class Recorder:
+    def __init__(self, out):
+        self.out = out
+        self.index = {}
+        os.makedirs(os.path.join(out, "tensors"), exist_ok=True)
+
+    def add(self, name, t):
+        t = t.detach().cpu()
+        if t.dtype in (torch.int64, torch.int32, torch.uint8, torch.bool):
+            arr, dtype = t.to(torch.int32).numpy(), "int32"
+        else:
+            arr, dtype = t.to(torch.float32).numpy(), "float32"
+        if not np.all(np.isfinite(arr)):
+            sys.exit(f"make_fixtures: {name} has non-finite values; the seeded model is degenerate")
+        fname = name.replace("/", "__") + ".bin"
+        arr.astype("<" + arr.dtype.str[1:]).tofile(os.path.join(self.out, "tensors", fname))
+        self.index[name] = {"shape": list(arr.shape), "dtype": dtype, "file": "tensors/" + fname}
+
+    def add_levels(self, prefix, levels):
+        for k, v in levels.items():
+            self.add(f"{prefix}/{k}", v)
+
+    def write_index(self, meta):
+        with open(os.path.join(self.out, "index.json"), "w") as f:
+            json.dump({"meta": meta, "tensors": self.index}, f, indent=1)
+
+
+def randomise_frozen_bn(model, gen):
+    # With weights=None torchvision builds the backbone with nn.BatchNorm2d (in eval mode the same
+    # affine map as FrozenBatchNorm2d, plus a num_batches_tracked buffer that loaders must skip);
+    # with published weights it uses FrozenBatchNorm2d. Either way the four tensors are randomised.
+    n = 0
+    for m in model.modules():
+        if isinstance(m, (FrozenBatchNorm2d, torch.nn.BatchNorm2d)):
+            c = m.weight.shape[0]
+            m.weight.copy_(torch.empty(c).uniform_(0.5, 1.5, generator=gen))
+            m.bias.copy_(torch.empty(c).normal_(0.0, 0.2, generator=gen))
+            m.running_mean.copy_(torch.empty(c).normal_(0.0, 0.2, generator=gen))
+            m.running_var.copy_(torch.empty(c).uniform_(0.5, 2.0, generator=gen))
+            n += 1
+    return n
+
+
+def load_images(out):
+    import skimage.data
+    from PIL import Image
+
+    os.makedirs(os.path.join(out, "images"), exist_ok=True)
+    tensors = []
+    for name in IMAGES:
+        arr = getattr(skimage.data, name)()
+        Image.fromarray(arr).save(os.path.join(out, "images", f"{name}.png"))
+        # What torchvision's to_tensor does: uint8 HWC -> float32 CHW / 255.
+        tensors.append(torch.from_numpy(arr).permute(2, 0, 1).float().div(255))
+    return tensors
+
+
+@torch.no_grad()
+def main():
+    args = parse_args()
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(SEED)
+    gen = torch.Generator().manual_seed(SEED)
+
+    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+    n_bn = randomise_frozen_bn(model, gen)
+    model.eval()
+    torch.save(model.state_dict(), os.path.join(out, "maskrcnn_seeded.pth"))
+
+    rec = Recorder(out)
+    images = load_images(out)
+    for name, img in zip(IMAGES, images):
+        rec.add(f"input/{name}", img)
+
+    image_list, _ = model.transform(images)
+    rec.add("transform/images", image_list.tensors)
+    rec.add("transform/image_sizes", torch.tensor(image_list.image_sizes))
+
+    body = model.backbone.body(image_list.tensors)
+    rec.add_levels("body", body)
+    fpn = model.backbone.fpn(body)
+    rec.add_levels("fpn", fpn)
+
+    small = image_list.tensors[:1, :, : SMALL_CROP[0], : SMALL_CROP[1]].contiguous()
+    rec.add("small/input", small)
+    small_body = model.backbone.body(small)
+    rec.add_levels("small/body", small_body)
+    rec.add_levels("small/fpn", model.backbone.fpn(small_body))
+
+    meta = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "seed": SEED,
+        "images": list(IMAGES),
+        "batch_norms_randomised": n_bn,
+        "state_dict_keys": len(model.state_dict()),
+    }
+    rec.write_index(meta)
+    print(f"make_fixtures: wrote {len(rec.index)} tensors and the seeded state_dict to {out}")
+
+
+if __name__ == "__main__":
+    main()
