@@ -2,7 +2,7 @@
  * A COCO annotation's segmentation as one RLE, as pycocotools' `COCO.annToRLE`.
  */
 import { merge } from './merge';
-import { checkRle, checkSize, Rle, Segmentation } from './rle';
+import { checkRle, checkSize, CompressedRleJson, Rle, Segmentation, UncompressedRleJson } from './rle';
 import { rleFromString } from './rle_string';
 import { rasterBox, rasterPolygon } from './polygon';
 
@@ -41,8 +41,8 @@ function rleSize(size: unknown, where: string): [number, number] {
  * ```
  */
 export function annToRle(seg: Segmentation, h: number, w: number, where = 'annToRle'): Rle {
-  checkSize(h, w, where);
   if (Array.isArray(seg)) {
+    checkSize(h, w, where);
     if (seg.length === 0) throw new Error(`Error in ${where}: segmentation is an empty list of polygons`);
     const polys = seg.map((p, i) => checkNumbers(p, where, `polygon ${i}`));
     let rles: Rle[];
@@ -66,7 +66,19 @@ export function annToRle(seg: Segmentation, h: number, w: number, where = 'annTo
     }
     return merge(rles);
   }
-  if (seg === null || typeof seg !== 'object' || !('counts' in seg)) {
+  return rleFromJson(seg, where);
+}
+
+/**
+ * An RLE from its COCO json form, compressed or not, at the json's own `size`.
+ *
+ * @example
+ * ```ts
+ * rleFromJson({ size: [2, 2], counts: [3, 1] }).counts; // Uint32Array [3, 1]
+ * ```
+ */
+export function rleFromJson(seg: CompressedRleJson | UncompressedRleJson, where = 'rleFromJson'): Rle {
+  if (seg === null || typeof seg !== 'object' || Array.isArray(seg) || !('counts' in seg)) {
     throw new Error(`Error in ${where}: segmentation must be a list of polygons or an RLE {size, counts}`);
   }
   const [rh, rw] = rleSize(seg.size, where);
