@@ -1,0 +1,38 @@
+/**
+ * Reading PyTorch checkpoints (`torch.save`, zip format) without executing them.
+ *
+ * @example
+ * ```ts
+ * import { readTorchStateDict, toFloat32 } from './io';
+ * const sd = await readTorchStateDict('maskrcnn_resnet50_fpn.pth');
+ * const w = toFloat32(sd.get('backbone.body.conv1.weight')!); // [64, 3, 7, 7]
+ * ```
+ */
+export {
+  type ReadTorchOptions,
+  type StateDict,
+  type TorchCheckpoint,
+  type TorchDType,
+  type TorchStorageRef,
+  type TorchTensorArray,
+  type TorchTensorData,
+  type TorchTensorRef,
+  STATE_DICT_KEYS,
+  isTorchTensorRef,
+  openTorchCheckpoint,
+  readTorchStateDict,
+  readTorchStateDictSync,
+  toFloat32,
+  toInt32,
+} from './torch_checkpoint';
+export {
+  type AllowedGlobal,
+  type PickleExtension,
+  type PickleGlobal,
+  type PickleValue,
+  type UnpickleOptions,
+  isTuple,
+  pickleTypeName,
+  unpickle,
+} from './unpickler';
+export { type ZipEntry, ZipArchive } from './zip_archive';
