@@ -47,6 +47,13 @@ export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return worst;
 }
 
+/** Largest |x|. */
+export function maxAbs(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  return m;
+}
+
 /** IoU of two xyxy boxes in float64. */
 export function iou1(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {
   const ix = Math.max(0, Math.min(a[4 * ai + 2], b[4 * bi + 2]) - Math.max(a[4 * ai], b[4 * bi]));
