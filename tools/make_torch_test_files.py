@@ -125,6 +125,8 @@ def main():
     with open(path('truncated.pth'), 'wb') as f:
         f.write(whole[: len(whole) // 2])
 
+    # The legacy format keys storages by id(), so this file differs on every run (only its
+    # first bytes, the pickled magic number, matter to the tests).
     torch.save(sd, path('legacy.pth'), _use_new_zipfile_serialization=False)
 
     # A bare pickle (pickle.dump, not torch.save) is also refused before unpickling.

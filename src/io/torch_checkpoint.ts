@@ -187,7 +187,16 @@ function isKind<K extends string>(v: PickleValue, kind: K): v is PickleExtension
     !(v instanceof Uint8Array) && (v as PickleExtension).pickleKind === kind;
 }
 
-/** True if `v` is a tensor description from data.pkl. */
+/**
+ * True if `v` is a tensor description from data.pkl.
+ *
+ * @example
+ * ```ts
+ * const ckpt = openTorchCheckpoint('last.pth');
+ * const v = (ckpt.root as Map<PickleValue, PickleValue>).get('w')!;
+ * if (isTorchTensorRef(v)) console.log(ckpt.materialize(v, 'w').shape);
+ * ```
+ */
 export function isTorchTensorRef(v: PickleValue): v is TorchTensorRef {
   return isKind(v, 'torch_tensor');
 }

@@ -68,12 +68,27 @@ export interface UnpickleOptions {
 const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
 
-/** True for the frozen arrays that stand for Python tuples. */
+/**
+ * True for the frozen arrays that stand for Python tuples (lists are plain arrays).
+ *
+ * @example
+ * ```ts
+ * isTuple(unpickle(tuplePickle, opts)); // true for (1, 2), false for [1, 2]
+ * ```
+ */
 export function isTuple(v: PickleValue): v is readonly PickleValue[] {
   return Array.isArray(v) && Object.isFrozen(v);
 }
 
-/** Python-ish name of a value's type, for error messages. */
+/**
+ * Python-ish name of a value's type, for error messages.
+ *
+ * @example
+ * ```ts
+ * pickleTypeName(new Map()); // 'dict'
+ * pickleTypeName(3);         // 'int'
+ * ```
+ */
 export function pickleTypeName(v: PickleValue): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return 'bool';
