@@ -215,7 +215,7 @@ export class CocoEvaluator {
 
   /** Accumulated precision / recall / scores (pycocotools' `eval`). */
   get eval(): Accumulated {
-    if (!this.accumulated) throw new Error('Error in CocoEvaluator: run accumulate() first');
+    if (!this.accumulated) throw new Error('Error in CocoEvaluator: run evaluate() then accumulate() first');
     return this.accumulated;
   }
 
