@@ -30,7 +30,10 @@ export function loadTorchState(layer: TorchLayer, state: Record<string, TensorB6
   for (const [key, p] of params) {
     const entry = state[key];
     if (!entry?.data) throw new Error(`fixture lacks ${key}`);
-    tf.tidy(() => p.variable.write(fromTorchLayout(tf.tensor(decodeF32(entry.data!), entry.shape), p.layout)));
+    const torchTensor = tf.tensor(decodeF32(entry.data), entry.shape);
+    const ours = fromTorchLayout(torchTensor, p.layout);
+    p.variable.write(ours);
+    tf.dispose([torchTensor, ours]);
   }
   const extra = Object.keys(state).filter((k) => !params.has(k));
   if (extra.length > 0) throw new Error(`fixture has unknown keys ${extra}`);

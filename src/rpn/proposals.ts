@@ -1,0 +1,178 @@
+/**
+ * From RPN head outputs to proposals: torchvision 0.14's `RegionProposalNetwork.filter_proposals`
+ * (with the decoding that precedes it in `forward`).
+ *
+ * Shapes: N images, L levels, A anchors per location, level l is Hl x Wl, Ml = Hl*Wl*A anchors,
+ * kl = min(preNmsTopN, Ml) kept per level before NMS, T = sum kl, P proposals per image after NMS.
+ *
+ * Per level, the kl anchors with the highest objectness logits are decoded (torchvision decodes
+ * every anchor and then selects; decoding is row-wise, so selecting first gives the same boxes
+ * for a fraction of the work). Then per image: sigmoid, clip to the resized image, drop boxes with
+ * a side < minSize, drop scores < scoreThresh, NMS per level, keep the best postNmsTopN.
+ * Proposals are data, not part of any gradient (torchvision detaches them).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
+import { clipBoxesToImage } from '../boxes/clip_boxes';
+import { batchedNms } from '../boxes/nms';
+import { removeSmallBoxes } from '../boxes/remove_small_boxes';
+
+/** Settings of {@link selectProposals}, already resolved for training or testing. */
+export interface ProposalSelection {
+  /** Anchors kept per level (by objectness logit) before NMS. */
+  readonly preNmsTopN: number;
+  /** Proposals kept per image after NMS. */
+  readonly postNmsTopN: number;
+  /** IoU above which NMS (run per level) suppresses a proposal. */
+  readonly nmsThresh: number;
+  /** Proposals with sigmoid objectness below this are dropped (`>=` keeps, as torchvision). */
+  readonly scoreThresh: number;
+  /** Proposals with a side below this (pixels) are dropped. */
+  readonly minSize: number;
+}
+
+/** Proposals of a batch, one entry per image; the caller owns the tensors (`tf.dispose` them). */
+export type SelectedProposals = {
+  /** `[P, 4]` xyxy boxes in resized-image pixels, by decreasing score. */
+  readonly boxes: tf.Tensor2D[];
+  /** `[P]` sigmoid objectness of each box. */
+  readonly scores: tf.Tensor1D[];
+};
+
+/**
+ * Throws a clear error when a setting is out of range.
+ *
+ * @param where Name used in the message (`selectProposals`, `RegionProposalNetwork`).
+ * @example
+ * ```ts
+ * checkProposalSelection({ preNmsTopN: -1, postNmsTopN: 10, nmsThresh: 0.7, scoreThresh: 0, minSize: 1e-3 });
+ * // throws "Error in selectProposals: preNmsTopN must be a non-negative integer, got -1"
+ * ```
+ */
+export function checkProposalSelection(s: ProposalSelection, where = 'selectProposals'): void {
+  for (const name of ['preNmsTopN', 'postNmsTopN'] as const) {
+    if (!Number.isInteger(s[name]) || s[name] < 0) {
+      throw new Error(`Error in ${where}: ${name} must be a non-negative integer, got ${s[name]}`);
+    }
+  }
+  for (const name of ['nmsThresh', 'scoreThresh', 'minSize'] as const) {
+    if (!Number.isFinite(s[name])) throw new Error(`Error in ${where}: ${name} must be a finite number, got ${s[name]}`);
+  }
+}
+
+/**
+ * Selects the proposals of every image from per-level head outputs and anchors.
+ *
+ * Async because NMS runs on the CPU after `data()`; no tensor is left behind.
+ *
+ * @param objectness `[N, Hl, Wl, A]` logits per level.
+ * @param deltas `[N, Hl, Wl, A*4]` deltas per level.
+ * @param anchors `[Ml*4]` anchors per level in the head's flattening order (see `AnchorGenerator`).
+ * @param imageSizes `[height, width]` of each resized, unpadded image: boxes are clipped to it.
+ * @param selection Top-n and threshold settings.
+ * @param boxCoder Coder of the deltas; torchvision's RPN uses weights (1, 1, 1, 1).
+ *
+ * @example
+ * ```ts
+ * const { boxes, scores } = await selectProposals(objectness, deltas, anchors, [[800, 1066]],
+ *   { preNmsTopN: 1000, postNmsTopN: 1000, nmsThresh: 0.7, scoreThresh: 0, minSize: 1e-3 });
+ * ```
+ */
+export async function selectProposals(
+  objectness: readonly tf.Tensor4D[],
+  deltas: readonly tf.Tensor4D[],
+  anchors: readonly Float32Array[],
+  imageSizes: ReadonlyArray<readonly [number, number]>,
+  selection: ProposalSelection,
+  boxCoder: BoxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS),
+): Promise<SelectedProposals> {
+  checkProposalSelection(selection);
+  if (objectness.length !== deltas.length || objectness.length !== anchors.length) {
+    throw new Error(
+      `Error in selectProposals: objectness, deltas and anchors must have one entry per level, got ${objectness.length}, ${deltas.length} and ${anchors.length}`,
+    );
+  }
+  const n = imageSizes.length;
+  const numAnchors = objectness.map((o, l) => {
+    const [on, h, w, a] = o.shape;
+    const d = deltas[l].shape;
+    if (on !== n || d[0] !== n || d[1] !== h || d[2] !== w || d[3] !== a * 4 || anchors[l].length !== h * w * a * 4) {
+      throw new Error(
+        `Error in selectProposals: level ${l} does not fit together: objectness [${o.shape}], deltas [${d}], ${anchors[l].length / 4} anchors, ${n} image sizes`,
+      );
+    }
+    return h * w * a;
+  });
+  if (n === 0) return { boxes: [], scores: [] };
+  const perLevel = numAnchors.map((m) => Math.min(selection.preNmsTopN, m));
+  const total = perLevel.reduce((s, k) => s + k, 0);
+
+  // Tensor part: top-k per level, decode, sigmoid, clip. [N, T, 4] boxes and [N, T] scores.
+  const [boxesT, scoresT] = tf.tidy(() => {
+    const boxesPerLevel: tf.Tensor3D[] = [];
+    const scoresPerLevel: tf.Tensor2D[] = [];
+    numAnchors.forEach((m, l) => {
+      const k = perLevel[l];
+      if (k === 0) return;
+      const logits = tf.reshape(objectness[l], [n, m]); // [N, Hl, Wl, A] -> [N, Ml]
+      const d = tf.reshape(deltas[l], [n * m, 4]); // [N, Hl, Wl, A*4] -> [N*Ml, 4]
+      const { values, indices } = tf.topk(logits, k) as { values: tf.Tensor2D; indices: tf.Tensor2D }; // [N, kl]
+      // Row of image i's anchor j in [N*Ml, 4] is i*Ml + j. (A flat gather rather than
+      // gather(..., batchDims=1), which gives wrong rows past the first image on wasm 4.22.)
+      const firstRow = tf.mul(tf.range(0, n, 1, 'int32'), tf.scalar(m, 'int32')); // [N]; a JS literal would upcast to float
+      const rows = tf.add(indices, tf.reshape(firstRow, [n, 1])); // [N, kl]
+      const selDeltas = tf.gather(d, tf.reshape(rows, [n * k])) as tf.Tensor2D; // [N*kl, 4]
+      const levelAnchors = tf.tensor2d(anchors[l], [m, 4]);
+      const selAnchors = tf.reshape<tf.Rank.R2>(tf.gather(levelAnchors, indices), [n * k, 4]); // [N, kl, 4] -> [N*kl, 4]
+      const decoded = boxCoder.decode(selDeltas, selAnchors); // [N*kl, 1, 4]
+      boxesPerLevel.push(tf.reshape(decoded, [n, k, 4])); // [N*kl, 1, 4] -> [N, kl, 4]
+      scoresPerLevel.push(tf.sigmoid(values));
+    });
+    if (total === 0) return [tf.zeros([n, 0, 4]), tf.zeros([n, 0])];
+    const boxes = tf.concat(boxesPerLevel, 1); // [N, T, 4]
+    const clipped = tf.stack(tf.unstack(boxes, 0).map((b, i) => clipBoxesToImage(b, imageSizes[i]))); // [N, T, 4]
+    return [clipped, tf.concat(scoresPerLevel, 1)];
+  });
+  let boxData: Float32Array;
+  let scoreData: Float32Array;
+  try {
+    [boxData, scoreData] = (await Promise.all([boxesT.data(), scoresT.data()])) as [Float32Array, Float32Array];
+  } finally {
+    boxesT.dispose();
+    scoresT.dispose();
+  }
+
+  const levelOf = new Int32Array(total);
+  let offset = 0;
+  perLevel.forEach((k, l) => {
+    levelOf.fill(l, offset, offset + k);
+    offset += k;
+  });
+
+  const outBoxes: tf.Tensor2D[] = [];
+  const outScores: tf.Tensor1D[] = [];
+  for (let i = 0; i < n; i++) {
+    const boxes = boxData.subarray(i * total * 4, (i + 1) * total * 4);
+    const scores = scoreData.subarray(i * total, (i + 1) * total);
+    const threshold = Math.fround(selection.scoreThresh);
+    const candidates = Array.from(removeSmallBoxes(boxes, selection.minSize)).filter((j) => scores[j] >= threshold);
+    const cBoxes = new Float32Array(candidates.length * 4);
+    const cScores = new Float32Array(candidates.length);
+    const cLevels = new Int32Array(candidates.length);
+    candidates.forEach((j, r) => {
+      cBoxes.set(boxes.subarray(4 * j, 4 * j + 4), 4 * r);
+      cScores[r] = scores[j];
+      cLevels[r] = levelOf[j];
+    });
+    const keep = batchedNms(cBoxes, cScores, cLevels, selection.nmsThresh).subarray(0, selection.postNmsTopN);
+    const kBoxes = new Float32Array(keep.length * 4);
+    const kScores = new Float32Array(keep.length);
+    keep.forEach((r, p) => {
+      kBoxes.set(cBoxes.subarray(4 * r, 4 * r + 4), 4 * p);
+      kScores[p] = cScores[r];
+    });
+    outBoxes.push(tf.tensor2d(kBoxes, [keep.length, 4]));
+    outScores.push(tf.tensor1d(kScores));
+  }
+  return { boxes: outBoxes, scores: outScores };
+}

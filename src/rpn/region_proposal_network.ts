@@ -1,0 +1,225 @@
+/**
+ * The Region Proposal Network of torchvision 0.14's maskrcnn_resnet50_fpn, inference path.
+ *
+ * Shapes: N images in a batch padded to H x W; L = 5 FPN levels ('0', '1', '2', '3', 'pool'),
+ * level l is Hl x Wl with C = 256 channels; A = 3 anchors per location; P proposals per image.
+ *
+ *   features[l]  [N, Hl, Wl, C]  --RPNHead-->  objectness [N, Hl, Wl, A], deltas [N, Hl, Wl, A*4]
+ *   anchors      [Hl*Wl*A, 4] per level, shared by the batch
+ *   proposals    [P, 4] per image (xyxy, resized-image pixels), P <= postNmsTopN
+ *
+ * Training-time anchor matching, sampling and losses are not part of this file yet.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
+import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
+import { TorchLayer, type TorchLayerArgs } from '../nn/torch_layer';
+import { AnchorGenerator, DEFAULT_ANCHOR_SIZES, DEFAULT_ASPECT_RATIOS } from './anchor_generator';
+import { checkProposalSelection, selectProposals, type ProposalSelection } from './proposals';
+import { RPNHead } from './rpn_head';
+
+/** FPN level names, in the order torchvision's FPN returns them. */
+export const FPN_LEVELS = ['0', '1', '2', '3', 'pool'] as const;
+/** One FPN level name. */
+export type FpnLevel = (typeof FPN_LEVELS)[number];
+/** Backbone + FPN output: `[N, Hl, Wl, C]` per level. */
+export type FpnFeatures = Readonly<Record<FpnLevel, tf.Tensor4D>>;
+
+/** A setting with one value while training and another while testing (torchvision's dicts). */
+export interface TrainTest<T> {
+  readonly training: T;
+  readonly testing: T;
+}
+
+/** Options of {@link RegionProposalNetwork}; every field has torchvision's default. */
+export interface RegionProposalNetworkOptions extends TorchLayerArgs {
+  /** Channels of the FPN features. Default 256. */
+  readonly inChannels?: number;
+  /** Anchor sizes per level. Default `[[32], [64], [128], [256], [512]]`. */
+  readonly anchorSizes?: ReadonlyArray<readonly number[]>;
+  /** Aspect ratios (height / width) per level. Default `[0.5, 1, 2]` on each level. */
+  readonly aspectRatios?: ReadonlyArray<readonly number[]>;
+  /** Anchors kept per level before NMS. Default `{ training: 2000, testing: 1000 }`. */
+  readonly preNmsTopN?: TrainTest<number>;
+  /** Proposals kept per image after NMS. Default `{ training: 2000, testing: 1000 }`. */
+  readonly postNmsTopN?: TrainTest<number>;
+  /** NMS IoU threshold (per level). Default 0.7. */
+  readonly nmsThresh?: number;
+  /** Minimum sigmoid objectness kept. Default 0.0. */
+  readonly scoreThresh?: number;
+  /** Minimum side of a kept proposal in pixels. Default 1e-3. */
+  readonly minSize?: number;
+  /** Start in training mode (selects the `training` values). Default false. */
+  readonly training?: boolean;
+}
+
+/** The defaults of maskrcnn_resnet50_fpn's RPN. */
+export const DEFAULT_RPN_OPTIONS = {
+  inChannels: 256,
+  anchorSizes: DEFAULT_ANCHOR_SIZES,
+  aspectRatios: FPN_LEVELS.map(() => DEFAULT_ASPECT_RATIOS),
+  preNmsTopN: { training: 2000, testing: 1000 },
+  postNmsTopN: { training: 2000, testing: 1000 },
+  nmsThresh: 0.7,
+  scoreThresh: 0.0,
+  minSize: 1e-3,
+  training: false,
+} as const;
+
+/**
+ * Result of {@link RegionProposalNetwork.forward}; free it with `tf.dispose(result)`.
+ * (A type alias rather than an interface so that it is a `tf.TensorContainer`.)
+ */
+export type RpnResult = {
+  /** `[P, 4]` xyxy proposals per image, by decreasing objectness. */
+  readonly proposals: tf.Tensor2D[];
+  /** `[P]` sigmoid objectness of each proposal, per image. */
+  readonly scores: tf.Tensor1D[];
+  /** `[N, Hl, Wl, A]` objectness logits per level, in {@link FPN_LEVELS} order. */
+  readonly objectness: tf.Tensor4D[];
+  /** `[N, Hl, Wl, A*4]` box deltas per level, in {@link FPN_LEVELS} order. */
+  readonly deltas: tf.Tensor4D[];
+};
+
+/**
+ * RPN: head, anchors, decoding and proposal selection. Its state dict holds the head's weights
+ * under `head.` (`rpn.head.` in the full model).
+ *
+ * @example
+ * ```ts
+ * const rpn = new RegionProposalNetwork();          // eval settings (1000 / 1000)
+ * const out = await rpn.forward(features, [[800, 1066]], [800, 1088]);
+ * out.proposals[0].shape;                           // [P, 4], P <= 1000
+ * tf.dispose(out);
+ * rpn.dispose();
+ * ```
+ */
+export class RegionProposalNetwork extends TorchLayer {
+  static readonly className = 'RegionProposalNetwork';
+  readonly head: RPNHead;
+  readonly anchorGenerator: AnchorGenerator;
+  readonly boxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS);
+  readonly preNmsTopN: TrainTest<number>;
+  readonly postNmsTopN: TrainTest<number>;
+  readonly nmsThresh: number;
+  readonly scoreThresh: number;
+  readonly minSize: number;
+  /** Picks the `training` or `testing` value of each paired setting. */
+  training: boolean;
+
+  constructor(options: RegionProposalNetworkOptions = {}) {
+    super({ name: options.name });
+    const o = { ...DEFAULT_RPN_OPTIONS, ...stripUndefined(options) };
+    this.anchorGenerator = new AnchorGenerator({ sizes: o.anchorSizes, aspectRatios: o.aspectRatios });
+    if (this.anchorGenerator.numLevels !== FPN_LEVELS.length) {
+      throw new Error(
+        `Error in RegionProposalNetwork: anchorSizes must list ${FPN_LEVELS.length} levels (${FPN_LEVELS.join(', ')}), got ${this.anchorGenerator.numLevels}`,
+      );
+    }
+    const perLocation = this.anchorGenerator.numAnchorsPerLocation();
+    if (perLocation.some((a) => a !== perLocation[0])) {
+      throw new Error(
+        `Error in RegionProposalNetwork: every level needs the same number of anchors per location (the head is shared), got [${perLocation}]`,
+      );
+    }
+    this.head = this.child('head', new RPNHead({ inChannels: o.inChannels, numAnchors: perLocation[0] }));
+    this.preNmsTopN = o.preNmsTopN;
+    this.postNmsTopN = o.postNmsTopN;
+    this.nmsThresh = o.nmsThresh;
+    this.scoreThresh = o.scoreThresh;
+    this.minSize = o.minSize;
+    this.training = o.training;
+    // Validate the resolved settings now rather than at the first forward.
+    for (const training of [true, false]) checkProposalSelection(this.selection(training), 'RegionProposalNetwork');
+  }
+
+  /** The proposal settings for training or testing. */
+  selection(training: boolean = this.training): ProposalSelection {
+    const pick = training ? 'training' : 'testing';
+    return {
+      preNmsTopN: this.preNmsTopN[pick],
+      postNmsTopN: this.postNmsTopN[pick],
+      nmsThresh: this.nmsThresh,
+      scoreThresh: this.scoreThresh,
+      minSize: this.minSize,
+    };
+  }
+
+  /**
+   * Runs the head on every level and selects each image's proposals.
+   *
+   * @param features `[N, Hl, Wl, C]` per FPN level.
+   * @param imageSizes `[height, width]` of each resized image before padding (proposals are clipped to it).
+   * @param batchShape `[H, W]` of the padded batch (anchor strides are `H // Hl`, `W // Wl`).
+   * @returns Proposals and scores per image, head outputs per level; the caller owns every tensor.
+   */
+  async forward(
+    features: FpnFeatures,
+    imageSizes: ReadonlyArray<readonly [number, number]>,
+    batchShape: readonly [number, number],
+  ): Promise<RpnResult> {
+    const levels = this.checkInputs(features, imageSizes, batchShape);
+    const { objectness, deltas } = this.head.forward(levels);
+    try {
+      const gridSizes = levels.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
+      const anchors = this.anchorGenerator.anchors(gridSizes, batchShape);
+      const { boxes, scores } = await selectProposals(
+        objectness,
+        deltas,
+        anchors,
+        imageSizes,
+        this.selection(),
+        this.boxCoder,
+      );
+      return { proposals: boxes, scores, objectness, deltas };
+    } catch (e) {
+      tf.dispose([objectness, deltas]);
+      throw e;
+    }
+  }
+
+  private checkInputs(
+    features: FpnFeatures,
+    imageSizes: ReadonlyArray<readonly [number, number]>,
+    batchShape: readonly [number, number],
+  ): tf.Tensor4D[] {
+    const fn = 'Error in RegionProposalNetwork.forward';
+    const keys = Object.keys(features);
+    const missing = FPN_LEVELS.filter((l) => !(features[l] instanceof tf.Tensor));
+    const extra = keys.filter((k) => !(FPN_LEVELS as readonly string[]).includes(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(
+        `${fn}: features must have exactly the levels ${FPN_LEVELS.join(', ')}; missing [${missing}], unexpected [${extra}]`,
+      );
+    }
+    const levels = FPN_LEVELS.map((l) => features[l]);
+    const n = levels[0].shape[0];
+    levels.forEach((f, i) => {
+      if (f.rank !== 4 || f.shape[0] !== n) {
+        throw new Error(`${fn}: features['${FPN_LEVELS[i]}'] must be [${n}, H, W, C], got [${f.shape}]`);
+      }
+    });
+    const [bh, bw] = batchShape;
+    if (!Number.isInteger(bh) || !Number.isInteger(bw) || bh <= 0 || bw <= 0) {
+      throw new Error(`${fn}: batchShape must be two positive integers [H, W], got [${batchShape}]`);
+    }
+    if (imageSizes.length !== n) {
+      throw new Error(`${fn}: imageSizes must have one [height, width] per image (${n}), got ${imageSizes.length}`);
+    }
+    imageSizes.forEach(([h, w], i) => {
+      if (!(h > 0 && w > 0 && h <= bh && w <= bw)) {
+        throw new Error(`${fn}: imageSizes[${i}] = [${h}, ${w}] must be positive and fit in batchShape [${bh}, ${bw}]`);
+      }
+    });
+    return levels;
+  }
+
+  /** The RPN is asynchronous (NMS runs after `data()`): use {@link RegionProposalNetwork.forward}. */
+  override call(_inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor[] {
+    throw new Error('Error in RegionProposalNetwork.call: the RPN is asynchronous; use forward(features, imageSizes, batchShape)');
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
