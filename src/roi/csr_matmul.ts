@@ -155,7 +155,7 @@ function composedTransposed(a: CsrMatrix, dense: tf.Tensor2D): tf.Tensor2D {
       const weighted = tf.mul(picked, tf.tensor2d(a.values.subarray(e0, e1), [e1 - e0, 1]));
       const targets = tf.tensor2d(a.colIdx.subarray(e0, e1), [e1 - e0, 1], 'int32');
       const part = tf.scatterND(targets, weighted, [a.numCols, channels]) as tf.Tensor2D;
-      total = total === null ? part : tf.add(total, part);
+      total = total === null ? part : tf.add<tf.Tensor2D>(total, part);
     }
     return total ?? tf.zeros([a.numCols, channels]);
   });
