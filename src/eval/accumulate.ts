@@ -63,67 +63,89 @@ export function accumulate(
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
   const scores = new Float64Array(T * R * K * A * M).fill(-1);
-  const rc = new Float64Array(0);
-  let rcBuf = rc;
-  let prBuf = rc;
+  let rcBuf = new Float64Array(0); // [T, nd]
+  let prBuf = new Float64Array(0); // [T, nd]
+  let matchedBuf = new Uint8Array(0); // [T, nd]
+  let ignoreBuf = new Uint8Array(0); // [T, nd]
   for (let k = 0; k < K; k++) {
+    // Images present for this category; the same for every area range and maxDet.
+    const present: number[] = [];
+    for (let i = 0; i < I; i++) if (evalImgs[k * A * I + i] !== null) present.push(i);
+    if (present.length === 0) continue;
     for (let m = 0; m < M; m++) {
       const maxDet = maxDets[m];
-      // Entries present for this category; the same images for every area range.
-      const present: number[] = [];
-      for (let i = 0; i < I; i++) if (evalImgs[k * A * I + i] !== null) present.push(i);
-      if (present.length === 0) continue;
       // Concatenate the top-maxDet scores image by image, then sort stably by score descending
       // (np.argsort(-scores, kind='mergesort')): ties keep image order, then within-image order.
       let nd = 0;
       for (const i of present) nd += Math.min(maxDet, (evalImgs[k * A * I + i] as EvalImage).dtScores.length);
       const cat = new Float64Array(nd);
-      const srcImg = new Int32Array(nd);
+      const srcEntry = new Int32Array(nd);
       const srcDet = new Int32Array(nd);
       let p = 0;
-      for (const i of present) {
+      present.forEach((i, n) => {
         const e = evalImgs[k * A * I + i] as EvalImage;
-        const n = Math.min(maxDet, e.dtScores.length);
-        for (let d = 0; d < n; d++, p++) {
+        const cnt = Math.min(maxDet, e.dtScores.length);
+        for (let d = 0; d < cnt; d++, p++) {
           cat[p] = e.dtScores[d];
-          srcImg[p] = i;
+          srcEntry[p] = n;
           srcDet[p] = d;
         }
-      }
+      });
       const order = Array.from({ length: nd }, (_, j) => j);
       order.sort((x, y) => cat[y] - cat[x] || x - y);
-      if (rcBuf.length < nd) {
-        rcBuf = new Float64Array(nd);
-        prBuf = new Float64Array(nd);
+      if (rcBuf.length < T * nd) {
+        rcBuf = new Float64Array(T * nd);
+        prBuf = new Float64Array(T * nd);
       }
       for (let a = 0; a < A; a++) {
-        const base = (k * A + a) * I;
+        const entries = present.map((i) => evalImgs[(k * A + a) * I + i] as EvalImage);
         let npig = 0;
-        for (const i of present) {
-          const g = (evalImgs[base + i] as EvalImage).gtIgnore;
-          for (let j = 0; j < g.length; j++) if (g[j] === 0) npig++;
-        }
+        for (const e of entries) for (let j = 0; j < e.gtIgnore.length; j++) if (e.gtIgnore[j] === 0) npig++;
         if (npig === 0) continue;
+        // Flags in concatenation order, [T, nd] (contiguous, so the sorted walk stays in cache).
+        if (matchedBuf.length < T * nd) {
+          matchedBuf = new Uint8Array(T * nd);
+          ignoreBuf = new Uint8Array(T * nd);
+        }
+        let p0 = 0;
+        for (const e of entries) {
+          const D = e.dtScores.length;
+          const cnt = Math.min(maxDet, D);
+          const mt = e.dtMatched;
+          const ig = e.dtIgnore;
+          for (let t = 0; t < T; t++) {
+            const src = t * D;
+            const dst = t * nd + p0;
+            for (let d = 0; d < cnt; d++) {
+              matchedBuf[dst + d] = mt[src + d];
+              ignoreBuf[dst + d] = ig[src + d];
+            }
+          }
+          p0 += cnt;
+        }
+        // Cumulative true / false positives in score order.
         for (let t = 0; t < T; t++) {
           let tp = 0;
           let fp = 0;
+          const off = t * nd;
           for (let q = 0; q < nd; q++) {
-            const j = order[q];
-            const e = evalImgs[base + srcImg[j]] as EvalImage;
-            const idx = t * e.dtIds.length + srcDet[j];
-            if (!e.dtIgnore[idx]) {
-              if (e.dtMatched[idx]) tp++;
+            const j = off + order[q];
+            if (!ignoreBuf[j]) {
+              if (matchedBuf[j]) tp++;
               else fp++;
             }
-            rcBuf[q] = tp / npig;
-            prBuf[q] = tp / (fp + tp + EPS);
+            rcBuf[off + q] = tp / npig;
+            prBuf[off + q] = tp / (fp + tp + EPS);
           }
-          recall[((t * K + k) * A + a) * M + m] = nd ? rcBuf[nd - 1] : 0;
+        }
+        for (let t = 0; t < T; t++) {
+          const rc = rcBuf.subarray(t * nd, t * nd + nd);
+          const pr = prBuf.subarray(t * nd, t * nd + nd);
+          recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
           // Interpolated precision: the running maximum from the right.
-          for (let q = nd - 1; q > 0; q--) if (prBuf[q] > prBuf[q - 1]) prBuf[q - 1] = prBuf[q];
+          for (let q = nd - 1; q > 0; q--) if (pr[q] > pr[q - 1]) pr[q - 1] = pr[q];
           for (let r = 0; r < R; r++) {
-            const at = (((t * R + r) * K + k) * A + a) * M + m;
-            const pi = searchLeft(rcBuf, nd, recThrs[r]);
+            const pi = searchLeft(rc, nd, recThrs[r]);
             // pycocotools stops at the first threshold beyond the reached recall: the rest stay 0.
             if (pi >= nd) {
               for (let r2 = r; r2 < R; r2++) {
@@ -133,7 +155,8 @@ export function accumulate(
               }
               break;
             }
-            precision[at] = prBuf[pi];
+            const at = (((t * R + r) * K + k) * A + a) * M + m;
+            precision[at] = pr[pi];
             scores[at] = cat[order[pi]];
           }
         }
