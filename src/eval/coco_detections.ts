@@ -72,6 +72,11 @@ export class CocoDetections {
     return this.byImage.get(imageId) ?? [];
   }
 
+  /** Whether detection `i` has its own mask (otherwise its box is rasterised for segm). */
+  hasSegmentation(i: number): boolean {
+    return this.masks[i] !== undefined;
+  }
+
   /** Box `[x, y, w, h]` of detection `i`. */
   box(i: number): Float64Array {
     return this.boxes.subarray(4 * i, 4 * i + 4);

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `maskrcnn` command line: one program, subcommands registered from their own files.
+ */
+import { Command } from 'commander';
+import { registerEvalCommand } from './eval_command';
+
+/**
+ * Builds the `maskrcnn` program with every subcommand.
+ *
+ * @example
+ * ```ts
+ * await createProgram().parseAsync(['node', 'maskrcnn', 'eval', '--gt', 'gt.json', '--dt', 'dt.json']);
+ * ```
+ */
+export function createProgram(): Command {
+  const program = new Command('maskrcnn');
+  program.description('Mask R-CNN on TensorFlow.js, numerically equal to torchvision').showHelpAfterError();
+  registerEvalCommand(program);
+  return program;
+}
+
+if (require.main === module) {
+  createProgram()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      console.error(e instanceof Error ? e.message : String(e));
+      process.exit(1);
+    });
+}
