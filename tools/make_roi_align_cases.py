@@ -96,9 +96,10 @@ def multiscale_case(name, gen, c, level_sizes, boxes_per_image, image_shapes, ou
 def level_mapper_case(gen):
     boxes = []
     # Square boxes whose sqrt(area) sits exactly on and next to each level boundary (112, 224, 448,
-    # 896), where torchvision's eps and float32 rounding decide.
-    for s in [0.0, 1.0, 55.9, 56.0, 111.99, 112.0, 112.00001, 223.99998, 224.0, 224.00002, 447.9999,
-              448.0, 896.0, 2000.0]:
+    # 896), where float32 rounding decides; the sizes a few 1e-5 below a boundary floor to the
+    # lower level without torchvision's eps = 1e-6 and to the upper one with it.
+    for s in [0.0, 1.0, 55.9, 55.99998, 56.0, 111.99, 111.99993, 111.99996, 112.0, 112.00001, 223.99992,
+              223.99998, 224.0, 224.00002, 447.9999, 447.99985, 448.0, 896.0, 2000.0]:
         boxes.append([10.0, 20.0, 10.0 + s, 20.0 + s])
     # Random boxes of every size and aspect.
     for _ in range(120):
