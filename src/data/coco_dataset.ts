@@ -411,6 +411,9 @@ function parseInstances(json: unknown, source: string, options: CocoDatasetOptio
     if (!isPositiveInt(e.width) || !isPositiveInt(e.height)) {
       return bad('invalid-image', `width and height must be positive integers, got width=${describeValue(e.width)} height=${describeValue(e.height)}`);
     }
+    if (e.width * e.height > 0xffffffff) {
+      return bad('invalid-image', `${e.width}x${e.height} pixels exceed what COCO's 32-bit RLE can describe`);
+    }
     if (imageById.has(e.id)) return bad('duplicate-image', `id ${e.id} appears more than once; the first entry is kept`);
     if (fileNames.has(e.file_name)) return bad('duplicate-image', `file_name ${e.file_name} is used by another image entry`);
     const im: StoredImage = { id: e.id, fileName: e.file_name, height: e.height, width: e.width, annotations: [] };
@@ -535,6 +538,11 @@ function parseSegmentation(seg: unknown, im: StoredImage, entry: string, warning
       const badValue = p.findIndex((v) => typeof v !== 'number' || !Number.isFinite(v));
       if (badValue >= 0) return `polygon ${k} has a non-finite coordinate at ${badValue}: ${describeValue(p[badValue])}`;
       if (p.length % 2 !== 0) return `polygon ${k} has an odd number of coordinates (${p.length})`;
+      // Rasterising walks the outline pixel by pixel, so a wild coordinate (1e12) would
+      // allocate without bound; real outlines stay near the image.
+      const limit = 10 * Math.max(im.width, im.height);
+      const far = p.findIndex((v) => Math.abs(v as number) > limit);
+      if (far >= 0) return `polygon ${k} has coordinate ${p[far]} at ${far}, far outside the ${im.width}x${im.height} image`;
       if (p.length < 6) {
         warnings.warn('invalid-polygon-part', entry, `polygon ${k} has ${p.length / 2} points (needs 3); this part is dropped`);
         continue;

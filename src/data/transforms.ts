@@ -17,7 +17,7 @@
  * those torchvision computes.
  */
 import { resizedSize } from '../transform/resize_rule';
-import { decode, Rle } from './mask';
+import { Rle } from './mask';
 import { DecodedImage } from './image_io';
 import { CocoTarget } from './coco_dataset';
 import { Rng } from '../util/random';
@@ -87,7 +87,14 @@ export interface TrainingSample {
   readonly gtMasks: Uint8Array;
 }
 
-/** Checks options and fills defaults. Throws an Error listing what is wrong. */
+/**
+ * Checks options and fills defaults. Throws an Error listing what is wrong.
+ *
+ * @example
+ * ```ts
+ * resolveTransformOptions({ minSizes: [640, 800] }).maxSize; // 1333
+ * ```
+ */
 export function resolveTransformOptions(options: TrainTransformOptions = {}): Required<Omit<TrainTransformOptions, 'scaleJitter' | 'normalize'>> &
   Pick<TrainTransformOptions, 'scaleJitter' | 'normalize'> {
   const minSizes = options.minSizes ?? [800];
@@ -143,6 +150,11 @@ export function sampleTransformParams(rng: Rng, height: number, width: number, o
 /**
  * Source indices of `interpolate(mode='nearest')` from `inSize` to `outSize` with no explicit
  * scale (PyTorch's `nearest_idx`: float32 `scale = in / out`, `floor(i * scale)`).
+ *
+ * @example
+ * ```ts
+ * nearestIndices(5, 3); // Int32Array [0, 1, 3]
+ * ```
  */
 export function nearestIndices(inSize: number, outSize: number): Int32Array {
   const idx = new Int32Array(outSize);
@@ -161,6 +173,11 @@ export function nearestIndices(inSize: number, outSize: number): Int32Array {
  * Taps of `interpolate(mode='bilinear', align_corners=False)` along one axis (PyTorch's
  * `compute_indices_weights_linear`): output i reads `i0[i]` and `i1[i]` with weights `w0[i]`,
  * `w1[i]` (float32).
+ *
+ * @example
+ * ```ts
+ * bilinearTaps(2, 3); // i0 [0, 0, 1], i1 [1, 1, 1], w1 [0, 0.5, 0.1666...]
+ * ```
  */
 export function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
   const scale = f32(inSize / outSize);
@@ -200,30 +217,51 @@ export function resizeBilinear(src: Float32Array, h: number, w: number, c: numbe
       tx.i1[i] = w - 1 - tx.i1[i];
     }
   }
-  const out = new Float32Array(outH * outW * c);
-  for (let y = 0; y < outH; y++) {
-    const r0 = ty.i0[y] * w * c;
-    const r1 = ty.i1[y] * w * c;
-    const wy0 = ty.w0[y];
-    const wy1 = ty.w1[y];
-    let o = y * outW * c;
+  // Separable, in PyTorch's order: each source row interpolated along W (each row once, reused
+  // by every output row that reads it), then pairs of rows combined along H.
+  const rowLen = outW * c;
+  const rows = new Float32Array(h * rowLen); // [H, W', C]
+  const needed = new Uint8Array(h); // when shrinking, some source rows are never read
+  for (let y = 0; y < outH; y++) needed[ty.i0[y]] = needed[ty.i1[y]] = 1;
+  for (let y = 0; y < h; y++) {
+    if (!needed[y]) continue;
+    const r = y * w * c;
+    let o = y * rowLen;
     for (let x = 0; x < outW; x++) {
-      const a = tx.i0[x] * c;
-      const b = tx.i1[x] * c;
+      const a = r + tx.i0[x] * c;
+      const b = r + tx.i1[x] * c;
       const wx0 = tx.w0[x];
       const wx1 = tx.w1[x];
-      for (let k = 0; k < c; k++) {
-        // PyTorch's order: interpolate along W within each row, then combine the rows.
-        const top = f32(f32(src[r0 + a + k] * wx0) + f32(src[r0 + b + k] * wx1));
-        const bottom = f32(f32(src[r1 + a + k] * wx0) + f32(src[r1 + b + k] * wx1));
-        out[o++] = f32(top * wy0) + f32(bottom * wy1);
+      if (c === 3) {
+        rows[o] = f32(src[a] * wx0) + f32(src[b] * wx1);
+        rows[o + 1] = f32(src[a + 1] * wx0) + f32(src[b + 1] * wx1);
+        rows[o + 2] = f32(src[a + 2] * wx0) + f32(src[b + 2] * wx1);
+        o += 3;
+      } else {
+        for (let k = 0; k < c; k++) rows[o++] = f32(src[a + k] * wx0) + f32(src[b + k] * wx1);
       }
     }
+  }
+  const out = new Float32Array(outH * rowLen); // [H', W', C]
+  for (let y = 0; y < outH; y++) {
+    const r0 = ty.i0[y] * rowLen;
+    const r1 = ty.i1[y] * rowLen;
+    const wy0 = ty.w0[y];
+    const wy1 = ty.w1[y];
+    const o = y * rowLen;
+    for (let i = 0; i < rowLen; i++) out[o + i] = f32(rows[r0 + i] * wy0) + f32(rows[r1 + i] * wy1);
   }
   return out;
 }
 
-/** `uint8 [H, W, 3]` -> float32 `v / 255`, then `(x - mean) / std` when given. */
+/**
+ * `uint8 [H, W, 3]` -> float32 `v / 255`, then `(x - mean) / std` when given.
+ *
+ * @example
+ * ```ts
+ * toFloatImage(Uint8Array.of(0, 255, 51)); // Float32Array [0, 1, 0.2]
+ * ```
+ */
 export function toFloatImage(data: Uint8Array, normalize?: Normalization): Float32Array {
   // A 256-entry table: the result per byte value is exactly torchvision's float32 arithmetic.
   const tables = [0, 1, 2].map((ch) => {
@@ -248,21 +286,51 @@ export function toFloatImage(data: Uint8Array, normalize?: Normalization): Float
 /**
  * Resizes (and optionally flips) RLE masks of `h x w` straight into `[n, outH, outW]` row-major
  * 0/1 masks, with torchvision's nearest indices.
+ *
+ * @example
+ * ```ts
+ * const masks = resizeMasksNearest(target.gtMasks, 480, 640, 800, 1066, true); // [n, 800, 1066]
+ * ```
  */
 export function resizeMasksNearest(rles: readonly Rle[], h: number, w: number, outH: number, outW: number, flip = false): Uint8Array {
   const iy = nearestIndices(h, outH);
   const ix = nearestIndices(w, outW);
-  const colBase = new Int32Array(outW); // offset of the source column in the column-major mask
-  for (let x = 0; x < outW; x++) colBase[x] = (flip ? w - 1 - ix[x] : ix[x]) * h;
+  // Nearest indices are non-decreasing, so the output rows reading source rows [y0, y1) are
+  // [firstRow[y0], firstRow[y1]), and the output columns reading source column sx are
+  // [firstCol[sx], firstCol[sx + 1]). Only foreground pixels are written.
+  const firstRow = new Int32Array(h + 1).fill(outH);
+  for (let y = outH - 1; y >= 0; y--) firstRow[iy[y]] = y;
+  for (let y = h - 1; y >= 0; y--) firstRow[y] = Math.min(firstRow[y], firstRow[y + 1]);
+  const firstCol = new Int32Array(w + 1).fill(outW);
+  for (let x = outW - 1; x >= 0; x--) firstCol[ix[x]] = x;
+  for (let x = w - 1; x >= 0; x--) firstCol[x] = Math.min(firstCol[x], firstCol[x + 1]);
   const out = new Uint8Array(rles.length * outH * outW);
   rles.forEach((rle, i) => {
     if (rle.h !== h || rle.w !== w) throw new Error(`Error in resizeMasksNearest: mask ${i} is ${rle.h}x${rle.w}, expected ${h}x${w}`);
-    const col = decode(rle); // [w, h] column-major
+    let total = 0;
+    for (let j = 0; j < rle.counts.length; j++) total += rle.counts[j];
+    if (total !== h * w) throw new Error(`Error in resizeMasksNearest: mask ${i} has runs summing to ${total}, expected h*w = ${h * w}`);
     const base = i * outH * outW;
-    for (let y = 0; y < outH; y++) {
-      const sy = iy[y];
-      const row = base + y * outW;
-      for (let x = 0; x < outW; x++) out[row + x] = col[colBase[x] + sy];
+    const counts = rle.counts;
+    let p = 0;
+    for (let j = 0; j < counts.length; j++) {
+      const end = p + counts[j];
+      if (j % 2 === 1) {
+        // A run of ones over column-major positions [p, end), split by column.
+        while (p < end) {
+          const x = Math.floor(p / h);
+          const y0 = p - x * h;
+          const y1 = Math.min(h, y0 + (end - p));
+          const sx = flip ? w - 1 - x : x;
+          const ya = firstRow[y0];
+          const yb = firstRow[y1];
+          for (let xo = firstCol[sx]; xo < firstCol[sx + 1]; xo++) {
+            for (let yo = ya; yo < yb; yo++) out[base + yo * outW + xo] = 1;
+          }
+          p += y1 - y0;
+        }
+      }
+      p = end;
     }
   });
   return out;
@@ -270,6 +338,11 @@ export function resizeMasksNearest(rles: readonly Rle[], h: number, w: number, o
 
 /**
  * Flips and resizes `[n * 4]` xyxy boxes in float32 as torchvision does.
+ *
+ * @example
+ * ```ts
+ * transformBoxes(Float32Array.of(10, 5, 30, 15), 50, 100, 100, 200, true); // [140, 10, 180, 30]
+ * ```
  */
 export function transformBoxes(boxes: Float32Array, h: number, w: number, outH: number, outW: number, flip: boolean): Float32Array {
   const out = new Float32Array(boxes.length);

@@ -121,6 +121,8 @@ const entryCases: EntryCase[] = [
   { name: 'polygon with NaN', mutate: (j) => (ann(j, 14).segmentation = [[1, 1, NaN, 5, 9, 1]]), code: 'invalid-segmentation', entry: /annotation id 14/, message: /non-finite/, annotations: 4, images: 2 },
   { name: 'polygon with null', mutate: (j) => (ann(j, 14).segmentation = [[1, 1, null, 5, 9, 1]]), code: 'invalid-segmentation', entry: /annotation id 14/, annotations: 4, images: 2 },
   { name: 'polygon with a string', mutate: (j) => (ann(j, 14).segmentation = [[1, 1, '5', 5, 9, 1]]), code: 'invalid-segmentation', entry: /annotation id 14/, annotations: 4, images: 2 },
+  { name: 'polygon coordinate 1e12', mutate: (j) => (ann(j, 14).segmentation = [[1, 1, 1e12, 5, 9, 1]]), code: 'invalid-segmentation', entry: /annotation id 14/, message: /far outside/, annotations: 4, images: 2 },
+  { name: 'image larger than RLE can hold', mutate: (j) => Object.assign(img(j, 3), { width: 100000, height: 100000 }), code: 'invalid-image', entry: /image id 3/, message: /32-bit RLE/, annotations: 4, images: 2, then: ['unknown-image'] },
   { name: 'polygon not an array', mutate: (j) => (ann(j, 14).segmentation = [5]), code: 'invalid-segmentation', entry: /annotation id 14/, annotations: 4, images: 2 },
   { name: 'segmentation a string', mutate: (j) => (ann(j, 14).segmentation = 'poly'), code: 'invalid-segmentation', entry: /annotation id 14/, annotations: 4, images: 2 },
   { name: 'RLE without size', mutate: (j) => (ann(j, 13).segmentation = { counts: (toCompressedJson(frBbox([1, 1, 3, 3], H, W)).counts) }), code: 'invalid-segmentation', entry: /annotation id 13/, message: /size/, annotations: 4 },
