@@ -17,7 +17,7 @@ import { CocoDetections } from './coco_detections';
 import { CocoGroundTruth, GtAnnotation } from './coco_ground_truth';
 import { CocoDataset, CocoResult, IOU_TYPES, IouType, Prediction } from './coco_types';
 import { CocoEvalParams, resolveParams } from './eval_params';
-import { evaluateImage, EvalImage, ImageCategoryData } from './evaluate_image';
+import { ArrayPool, evaluateImage, EvalImage, ImageCategoryData } from './evaluate_image';
 import { STAT_NAMES, summarizeDets } from './summarize';
 import { annToRle } from '../data/mask/ann_to_rle';
 
@@ -112,6 +112,7 @@ export class CocoEvaluator {
     const maxDet = p.maxDets[p.maxDets.length - 1];
     const evalImgs = new Array<EvalImage | null>(K * A * I).fill(null);
     const catSet = new Set(p.catIds);
+    const pool = new ArrayPool();
     for (let i = 0; i < I; i++) {
       const imgId = p.imgIds[i];
       const gtByCat = new Map<number, GtAnnotation[]>();
@@ -135,7 +136,7 @@ export class CocoEvaluator {
         const dts = p.useCats ? dtByCat.get(catIds[k]) ?? [] : p.catIds.flatMap((c) => dtByCat.get(c) ?? []);
         if (gts.length === 0 && dts.length === 0) continue;
         const data = this.imageCategoryData(imgId, catIds[k], gts, dts, maxDet);
-        for (let a = 0; a < A; a++) evalImgs[(k * A + a) * I + i] = evaluateImage(data, p.areaRng[a], maxDet, p.iouThrs);
+        for (let a = 0; a < A; a++) evalImgs[(k * A + a) * I + i] = evaluateImage(data, p.areaRng[a], maxDet, p.iouThrs, pool);
       }
       onProgress?.(i + 1, I);
     }

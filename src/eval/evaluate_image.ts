@@ -33,6 +33,41 @@ export interface EvalImage {
   readonly gtIgnore: Uint8Array;
 }
 
+/**
+ * Hands out small typed arrays as views of large chunks: COCO val makes over a million
+ * per-image results, and a separate ArrayBuffer for each would cost more than the flags.
+ */
+export class ArrayPool {
+  private u8 = new Uint8Array(0);
+  private u8Used = 0;
+  private f64 = new Float64Array(0);
+  private f64Used = 0;
+
+  /** Zeroed Uint8Array of length n. */
+  bytes(n: number): Uint8Array {
+    if (this.u8Used + n > this.u8.length) {
+      this.u8 = new Uint8Array(Math.max(n, 1 << 20));
+      this.u8Used = 0;
+    }
+    const out = this.u8.subarray(this.u8Used, this.u8Used + n);
+    this.u8Used += n;
+    return out;
+  }
+
+  /** Zeroed Float64Array of length n. */
+  doubles(n: number): Float64Array {
+    if (this.f64Used + n > this.f64.length) {
+      this.f64 = new Float64Array(Math.max(n, 1 << 16));
+      this.f64Used = 0;
+    }
+    const out = this.f64.subarray(this.f64Used, this.f64Used + n);
+    this.f64Used += n;
+    return out;
+  }
+}
+
+const defaultPool = { bytes: (n: number) => new Uint8Array(n), doubles: (n: number) => new Float64Array(n) };
+
 /** Inputs of {@link evaluateImage} for one image and category. */
 export interface ImageCategoryData {
   readonly imageId: number;
@@ -61,6 +96,7 @@ export function evaluateImage(
   aRng: readonly [number, number],
   maxDet: number,
   iouThrs: readonly number[],
+  pool: Pick<ArrayPool, 'bytes' | 'doubles'> = defaultPool,
 ): EvalImage {
   const G = data.gtIds.length;
   const D = data.dtIds.length;
@@ -74,16 +110,16 @@ export function evaluateImage(
   const gtind: number[] = [];
   for (let g = 0; g < G; g++) if (!ignoreOf[g]) gtind.push(g);
   for (let g = 0; g < G; g++) if (ignoreOf[g]) gtind.push(g);
-  const gtIds = new Float64Array(G);
-  const gtIg = new Uint8Array(G);
+  const gtIds = pool.doubles(G);
+  const gtIg = pool.bytes(G);
   const crowd = new Uint8Array(G);
   for (let j = 0; j < G; j++) {
     gtIds[j] = data.gtIds[gtind[j]];
     gtIg[j] = ignoreOf[gtind[j]];
     crowd[j] = data.gtCrowd[gtind[j]];
   }
-  const dtMatched = new Uint8Array(T * D);
-  const dtIgnore = new Uint8Array(T * D);
+  const dtMatched = pool.bytes(T * D);
+  const dtIgnore = pool.bytes(T * D);
   if (D > 0 && G > 0) {
     const gtMatched = new Uint8Array(G);
     for (let t = 0; t < T; t++) {
