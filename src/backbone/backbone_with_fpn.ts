@@ -31,7 +31,7 @@ export interface BackboneArgs extends TorchLayerArgs {
  * ```
  */
 export class BackboneWithFpn extends TorchLayer {
-  static readonly className = 'BackboneWithFpn';
+  static override readonly className = 'BackboneWithFpn';
   readonly body: ResNetBody;
   readonly fpn: FeaturePyramidNetwork;
   readonly outChannels: number;

@@ -26,7 +26,7 @@ export interface BottleneckArgs extends TorchLayerArgs {
 
 /** One bottleneck residual block with FrozenBatchNorm. */
 export class Bottleneck extends TorchLayer {
-  static readonly className = 'Bottleneck';
+  static override readonly className = 'Bottleneck';
   readonly outChannels: number;
   private readonly conv1: Conv2d;
   private readonly bn1: FrozenBatchNorm2d;

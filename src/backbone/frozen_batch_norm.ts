@@ -19,7 +19,7 @@ export interface FrozenBatchNormArgs extends TorchLayerArgs {
 
 /** torchvision.ops.FrozenBatchNorm2d, keys `weight`, `bias`, `running_mean`, `running_var`. */
 export class FrozenBatchNorm2d extends TorchLayer {
-  static readonly className = 'FrozenBatchNorm2d';
+  static override readonly className = 'FrozenBatchNorm2d';
   readonly eps: number;
   private readonly w: tf.LayerVariable;
   private readonly b: tf.LayerVariable;

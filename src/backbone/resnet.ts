@@ -51,7 +51,7 @@ const STAGES_TOP_DOWN = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'] as con
  * ```
  */
 export class ResNetBody extends TorchLayer {
-  static readonly className = 'ResNetBody';
+  static override readonly className = 'ResNetBody';
   readonly depth: ResNetDepth;
   /** Output channels of C2..C5. */
   readonly outChannels: readonly number[];

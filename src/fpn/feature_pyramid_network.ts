@@ -44,7 +44,7 @@ export interface FpnArgs extends TorchLayerArgs {
  * ```
  */
 export class FeaturePyramidNetwork extends TorchLayer {
-  static readonly className = 'FeaturePyramidNetwork';
+  static override readonly className = 'FeaturePyramidNetwork';
   readonly outChannels: number;
   private readonly inner: Conv2d[] = [];
   private readonly layer: Conv2d[] = [];

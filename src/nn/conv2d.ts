@@ -25,7 +25,7 @@ export interface Conv2dArgs extends TorchLayerArgs {
 
 /** `torch.nn.Conv2d` with keys `weight` ([out, in, kh, kw] in torch) and optionally `bias`. */
 export class Conv2d extends TorchLayer {
-  static readonly className = 'TorchConv2d';
+  static override readonly className = 'TorchConv2d';
   readonly weight: tf.LayerVariable;
   readonly bias: tf.LayerVariable | undefined;
   readonly stride: number;

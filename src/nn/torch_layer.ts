@@ -67,6 +67,27 @@ export function toTorchLayout(t: tf.Tensor, layout: TorchLayout): tf.Tensor {
   }
 }
 
+let skipInitialization = 0;
+
+/**
+ * Runs `build` with random initialisation switched off: every parameter starts at zero. Used when
+ * the weights will be overwritten at once by a checkpoint, which saves seconds per model.
+ *
+ * @example
+ * ```ts
+ * const backbone = withoutInitialization(() => new BackboneWithFpn());
+ * loadStateDict(backbone, sd, { prefix: 'backbone.' });
+ * ```
+ */
+export function withoutInitialization<T>(build: () => T): T {
+  skipInitialization++;
+  try {
+    return build();
+  } finally {
+    skipInitialization--;
+  }
+}
+
 /** Constructor arguments shared by every {@link TorchLayer}. */
 export interface TorchLayerArgs {
   /** tfjs layer name; defaults to a unique name derived from the class. */
@@ -75,6 +96,8 @@ export interface TorchLayerArgs {
 
 /** A tf.layers.Layer whose weights carry torchvision state_dict keys. */
 export abstract class TorchLayer extends tf.layers.Layer {
+  /** tfjs names layers after their class; subclasses override this. */
+  static className = 'TorchLayer';
   private readonly torchParams = new Map<string, TorchParam>();
   private readonly children = new Map<string, TorchLayer>();
 
@@ -90,7 +113,8 @@ export abstract class TorchLayer extends tf.layers.Layer {
     trainable = true,
   ): tf.LayerVariable {
     if (this.torchParams.has(key)) throw new Error(`${this.name}: parameter ${key} created twice`);
-    const variable = this.addWeight(key, shape, 'float32', init, undefined, trainable);
+    const initializer = skipInitialization > 0 ? tf.initializers.zeros() : init;
+    const variable = this.addWeight(key, shape, 'float32', initializer, undefined, trainable);
     this.torchParams.set(key, { variable, layout, trainable });
     return variable;
   }

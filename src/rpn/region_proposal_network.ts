@@ -95,7 +95,7 @@ export type RpnResult = {
  * ```
  */
 export class RegionProposalNetwork extends TorchLayer {
-  static readonly className = 'RegionProposalNetwork';
+  static override readonly className = 'RegionProposalNetwork';
   readonly head: RPNHead;
   readonly anchorGenerator: AnchorGenerator;
   readonly boxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS);

@@ -45,7 +45,7 @@ export interface RPNHeadOutput {
  * ```
  */
 export class RPNHead extends TorchLayer {
-  static readonly className = 'RPNHead';
+  static override readonly className = 'RPNHead';
   readonly inChannels: number;
   readonly numAnchors: number;
   readonly convDepth: number;

@@ -1,7 +1,8 @@
 /**
  * The resize rule of torchvision 0.14's GeneralizedRCNNTransform, as pure arithmetic.
  *
- * torchvision computes `scale = min(minSize / shortSide, maxSize / longSide)` on float32 tensors,
+ * torchvision computes `scale = min(minSize / shortSide, maxSize / longSide)` on float32 tensors
+ * (as `reciprocal(side) * size`),
  * then calls `interpolate(scale_factor=scale, recompute_scale_factor=True)`, whose output size is
  * `floor(inputSize * scale)` evaluated in float64 on the float32 scale. We reproduce both
  * roundings, so the resized size (and therefore every anchor) is the same as torchvision's.
@@ -21,7 +22,7 @@ export interface ResizedSize {
  *
  * @example
  * ```ts
- * resizedSize(480, 640, 800, 1333); // { height: 800, width: 1066, scale: 1.6666666269302368 }
+ * resizedSize(480, 640, 800, 1333); // { height: 800, width: 1066, scale: 1.6666667461395264 }
  * ```
  */
 export function resizedSize(height: number, width: number, minSize: number, maxSize: number): ResizedSize {
@@ -38,6 +39,15 @@ export function resizedSize(height: number, width: number, minSize: number, maxS
   const f = Math.fround;
   const shortSide = f(Math.min(height, width));
   const longSide = f(Math.max(height, width));
-  const scale = Math.min(f(f(minSize) / shortSide), f(f(maxSize) / longSide));
-  return { height: Math.floor(height * scale), width: Math.floor(width * scale), scale };
+  // `800.0 / tensor` is torch's __rtruediv__, evaluated as reciprocal(tensor) * 800.0 in
+  // float32: 640 / 400 gives 1.5999999 (not 1.6), so a 400x600 image becomes 639x959.
+  const scale = Math.min(f(f(1 / shortSide) * minSize), f(f(1 / longSide) * maxSize));
+  const out = { height: Math.floor(height * scale), width: Math.floor(width * scale), scale };
+  if (out.height < 1 || out.width < 1) {
+    throw new Error(
+      `Error in resizedSize: a ${height}x${width} image would be resized to ${out.height}x${out.width} ` +
+        `(minSize ${minSize}, maxSize ${maxSize}); its aspect ratio is too extreme`,
+    );
+  }
+  return out;
 }
