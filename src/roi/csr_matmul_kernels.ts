@@ -28,6 +28,7 @@ interface CpuLikeBackend {
 interface WasmLikeBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): TypedArray;
+  getMemoryOffset(dataId: object): number;
 }
 
 interface CsrArrays {
@@ -166,6 +167,13 @@ function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   const s = shapes({ inputs, attrs });
   // Allocate first: malloc may grow the heap, which detaches views taken before it.
   const outInfo = wasm.makeOutput(s.outShape, 'float32');
+  // A failed malloc returns 0 unchecked (the 4 GB wasm heap is full); writing there would
+  // corrupt memory silently.
+  if (s.outShape[0] * s.outShape[1] > 0 && wasm.getMemoryOffset(outInfo.dataId) === 0) {
+    throw new Error(
+      `Error in ${CSR_MATMUL_KERNEL}: the wasm heap could not hold a [${s.outShape}] float32 output`,
+    );
+  }
   const out = wasm.typedArrayFromHeap(outInfo) as Float32Array;
   out.fill(0);
   run(
