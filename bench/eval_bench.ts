@@ -107,6 +107,8 @@ export function main(): void {
   const nGt = gt.annotations.length;
   console.log(`synthetic input: ${numImages} images, ${nGt} gt (${(nGt / numImages).toFixed(1)}/image), ${numImages * 100} detections with RLE masks, built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   sample();
+  const mem = process.memoryUsage();
+  console.log(`after building the input: RSS ${mb(mem.rss)}, heap ${mb(mem.heapUsed)}, typed-array buffers ${mb(mem.arrayBuffers)}`);
   const gtIndex = CocoGroundTruth.fromJson(gt, '<synthetic gt>');
   for (const iouType of ['bbox', 'segm'] as IouType[]) {
     const t0 = performance.now();
