@@ -1,0 +1,95 @@
+/**
+ * Registers the training kernels the wasm backend lacks or runs slowly:
+ *
+ * | kernel | built-in wasm | ours |
+ * |---|---|---|
+ * | Conv2DBackpropFilter | missing (no conv / conv2dTranspose filter gradient) | XNNPACK conv or GEMM |
+ * | UnsortedSegmentSum | missing (no gather gradient) | scatterND |
+ * | Conv2DBackpropInput | naive loop, ~10x forward | XNNPACK conv where it pays |
+ * | BatchMatMul | naive loop with transpose flags / batch > 1 | explicit transposes + XNNPACK |
+ *
+ * The built-in kernels we replace are captured first and remain reachable for the cases our
+ * versions hand back to them; their setup functions are kept on our registrations, so a
+ * backend initialised after this call still sets them up.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { batchMatMulWasm } from './wasm/batch_mat_mul';
+import { conv2dBackpropFilterWasm } from './wasm/conv2d_backprop_filter';
+import { conv2dBackpropInputWasm } from './wasm/conv2d_backprop_input';
+import { unsortedSegmentSumWasm } from './wasm/unsorted_segment_sum';
+import { rememberBuiltinKernel, WasmKernelFunc } from './wasm/wasm_backend_ops';
+
+/** Kernel names registered (or replaced) on wasm by {@link registerWasmTrainingKernels}. */
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'UnsortedSegmentSum',
+  'Conv2DBackpropInput',
+  'BatchMatMul',
+] as const;
+
+/** One of {@link WASM_TRAINING_KERNELS}. */
+export type WasmTrainingKernelName = (typeof WASM_TRAINING_KERNELS)[number];
+
+const OURS: Record<WasmTrainingKernelName, WasmKernelFunc> = {
+  Conv2DBackpropFilter: conv2dBackpropFilterWasm,
+  UnsortedSegmentSum: unsortedSegmentSumWasm,
+  Conv2DBackpropInput: conv2dBackpropInputWasm,
+  BatchMatMul: batchMatMulWasm,
+};
+
+/** Built-in kernels our implementations call; all must exist for us to register anything. */
+const REQUIRED_BUILTINS = ['Conv2D', 'Transpose', 'ScatterNd', 'BatchMatMul', 'Conv2DBackpropInput'];
+
+function wasmBackendRegistered(): boolean {
+  const engine = tf.engine() as unknown as { registryFactory: Record<string, unknown> };
+  return engine.registryFactory.wasm !== undefined || tf.findBackend('wasm') !== undefined;
+}
+
+/**
+ * Registers the wasm training kernels listed in {@link WASM_TRAINING_KERNELS}. Idempotent; does
+ * nothing when `@tensorflow/tfjs-backend-wasm` has not been imported (no wasm backend or kernels).
+ * Safe to call before or after `tf.setBackend('wasm')`.
+ *
+ * @example
+ * ```ts
+ * import '@tensorflow/tfjs-backend-wasm';
+ * import { registerWasmTrainingKernels } from './kernels/register';
+ * registerWasmTrainingKernels();
+ * await tf.setBackend('wasm');
+ * const { grads } = tf.variableGrads(() => loss()); // conv / gather / dense gradients on wasm
+ * ```
+ */
+export function registerWasmTrainingKernels(): void {
+  if (!wasmBackendRegistered()) return;
+  if (REQUIRED_BUILTINS.some((name) => tf.getKernel(name, 'wasm') === undefined)) return;
+  for (const name of WASM_TRAINING_KERNELS) {
+    const ours = OURS[name];
+    const current = tf.getKernel(name, 'wasm');
+    if (current !== undefined && current.kernelFunc === ours) continue;
+    if (current !== undefined) {
+      rememberBuiltinKernel(name, current.kernelFunc as WasmKernelFunc);
+      // Unregister first: registerKernel over an existing kernel only warns and replaces.
+      tf.unregisterKernel(name, 'wasm');
+    }
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      kernelFunc: ours as tf.KernelFunc,
+      setupFunc: current?.setupFunc,
+      disposeFunc: current?.disposeFunc,
+    });
+  }
+}
+
+/**
+ * Whether our kernel is the one registered on wasm for `name`.
+ *
+ * @example
+ * ```ts
+ * registerWasmTrainingKernels();
+ * isWasmTrainingKernelRegistered('UnsortedSegmentSum'); // true once the wasm backend is imported
+ * ```
+ */
+export function isWasmTrainingKernelRegistered(name: WasmTrainingKernelName): boolean {
+  return tf.getKernel(name, 'wasm')?.kernelFunc === OURS[name];
+}
