@@ -127,6 +127,8 @@ export abstract class TorchLayer extends tf.layers.Layer {
 
   /** Every parameter and buffer of this layer and its children, by key relative to this layer. */
   stateDict(): Map<string, TorchParam> {
+    // Layers that create weights in build() (lazily, as tfjs layers may) must have them now.
+    this.ensureBuilt();
     const out = new Map<string, TorchParam>(this.torchParams);
     for (const [prefix, layer] of this.children) {
       for (const [k, p] of layer.stateDict()) out.set(`${prefix}.${k}`, p);

@@ -17,13 +17,8 @@ import { TorchLayer, type TorchLayerArgs } from '../nn/torch_layer';
 import { AnchorGenerator, DEFAULT_ANCHOR_SIZES, DEFAULT_ASPECT_RATIOS } from './anchor_generator';
 import { checkProposalSelection, selectProposals, type ProposalSelection } from './proposals';
 import { RPNHead } from './rpn_head';
+import { FPN_LEVELS, type FpnFeatures } from '../fpn/feature_pyramid_network';
 
-/** FPN level names, in the order torchvision's FPN returns them. */
-export const FPN_LEVELS = ['0', '1', '2', '3', 'pool'] as const;
-/** One FPN level name. */
-export type FpnLevel = (typeof FPN_LEVELS)[number];
-/** Backbone + FPN output: `[N, Hl, Wl, C]` per level. */
-export type FpnFeatures = Readonly<Record<FpnLevel, tf.Tensor4D>>;
 
 /** A setting with one value while training and another while testing (torchvision's dicts). */
 export interface TrainTest<T> {

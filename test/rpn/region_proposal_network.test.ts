@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { FPN_LEVELS, RegionProposalNetwork, type FpnFeatures } from '../../src/rpn/region_proposal_network';
+import { RegionProposalNetwork } from '../../src/rpn/region_proposal_network';
+import { FPN_LEVELS, type FpnFeatures } from '../../src/fpn/feature_pyramid_network';
 import { describeEachBackend } from '../support/backends';
 import { decodeF32, iou1, loadTorchState, maxAbs, maxRelError, readFixture, type TensorB64 } from './fixture_io';
 

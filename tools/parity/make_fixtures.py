@@ -31,6 +31,16 @@ SEED = 20261128
 IMAGES = ("chelsea", "coffee")
 # The small-input case for the slow cpu backend: a crop of the transformed batch.
 SMALL_CROP = (64, 96)
+# With random weights every class scores about 1/91 < 0.05 and nothing would be detected; a
+# larger classifier gain spreads the logits so that the detection path is really exercised.
+CLS_SCORE_GAIN = 12.0
+# The randomised batch norms make objectness logits large enough that many sigmoid scores round
+# to the same float32 near 1.0; torchvision's NMS order among such ties is arbitrary. A smaller
+# objectness gain keeps scores distinct, as in a trained model, so the proposals are well defined.
+RPN_OBJECTNESS_GAIN = 0.25
+# Likewise random box deltas reach the exp() clamp and make proposals a tenth of a pixel wide,
+# whose IoU is dominated by float noise; trained RPNs predict deltas of order 0.1.
+RPN_DELTA_GAIN = 0.1
 
 
 def parse_args():
@@ -106,6 +116,11 @@ def main():
 
     model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
     n_bn = randomise_frozen_bn(model, gen)
+    model.roi_heads.box_predictor.cls_score.weight.mul_(CLS_SCORE_GAIN)
+    model.rpn.head.cls_logits.weight.mul_(RPN_OBJECTNESS_GAIN)
+    model.rpn.head.cls_logits.bias.mul_(RPN_OBJECTNESS_GAIN)
+    model.rpn.head.bbox_pred.weight.mul_(RPN_DELTA_GAIN)
+    model.rpn.head.bbox_pred.bias.mul_(RPN_DELTA_GAIN)
     model.eval()
     torch.save(model.state_dict(), os.path.join(out, "maskrcnn_seeded.pth"))
 
@@ -129,6 +144,41 @@ def main():
     rec.add_levels("small/body", small_body)
     rec.add_levels("small/fpn", model.backbone.fpn(small_body))
 
+    # Region proposals: per-level head outputs, then the proposals each image keeps.
+    feats = list(fpn.values())
+    objectness, deltas = model.rpn.head(feats)
+    for name, o, d in zip(fpn.keys(), objectness, deltas):
+        rec.add(f"rpn/objectness/{name}", o)
+        rec.add(f"rpn/deltas/{name}", d)
+    proposals, _ = model.rpn(image_list, fpn)
+    for i, p in enumerate(proposals):
+        rec.add(f"rpn/proposals/{i}", p)
+
+    # Box branch on those proposals.
+    rh = model.roi_heads
+    box_features = rh.box_roi_pool(fpn, proposals, image_list.image_sizes)
+    rec.add("roi/box_features", box_features)
+    class_logits, box_regression = rh.box_predictor(rh.box_head(box_features))
+    rec.add("roi/class_logits", class_logits)
+    rec.add("roi/box_regression", box_regression)
+    detections, _ = rh(fpn, proposals, image_list.image_sizes)
+    for i, d in enumerate(detections):
+        for k in ("boxes", "scores", "labels", "masks"):
+            rec.add(f"det/{k}/{i}", d[k])
+    det_boxes = [d["boxes"] for d in detections]
+    mask_features = rh.mask_roi_pool(fpn, det_boxes, image_list.image_sizes)
+    rec.add("det/mask_features", mask_features)
+    rec.add("det/mask_logits", rh.mask_predictor(rh.mask_head(mask_features)))
+
+    # The whole model, as a user calls it: results in original image coordinates.
+    final = model(images)
+    for i, d in enumerate(final):
+        for k in ("boxes", "scores", "labels", "masks"):
+            rec.add(f"final/{k}/{i}", d[k])
+    counts = [len(d["boxes"]) for d in final]
+    if min(counts) < 5:
+        sys.exit(f"make_fixtures: only {counts} detections per image; the parity test needs more")
+
     meta = {
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
@@ -136,6 +186,11 @@ def main():
         "images": list(IMAGES),
         "batch_norms_randomised": n_bn,
         "state_dict_keys": len(model.state_dict()),
+        "proposals": [len(p) for p in proposals],
+        "detections": counts,
+        "cls_score_gain": CLS_SCORE_GAIN,
+        "rpn_objectness_gain": RPN_OBJECTNESS_GAIN,
+        "rpn_delta_gain": RPN_DELTA_GAIN,
     }
     rec.write_index(meta)
     print(f"make_fixtures: wrote {len(rec.index)} tensors and the seeded state_dict to {out}")
