@@ -220,13 +220,16 @@ export async function postprocessDetections(
   const k = classLogits.shape[1];
   const coder = new BoxCoder(o.boxCoderWeights, o.bboxXformClip);
   // Decoding, softmax and clipping stay on the backend; the rest is data-dependent and runs in JS.
+  // Images without proposals skip the tensors (slicing an empty tensor fails on the cpu backend).
   const perImage = tf.tidy(() => {
+    if (classLogits.shape[0] === 0) return proposals.map(() => null);
     const refs = proposals.length === 1 ? proposals[0] : tf.concat([...proposals], 0); // [R, 4]
     const decoded = coder.decode(boxRegression, refs); // [R, K, 4]
     const scores = tf.softmax(classLogits, -1); // [R, K]
     let offset = 0;
     return proposals.map((p, i) => {
       const ri = p.shape[0];
+      if (ri === 0) return null;
       const boxes = tf.slice(decoded, [offset, 0, 0], [ri, k, 4]); // [Ri, K, 4]
       const s = tf.slice(scores, [offset, 0], [ri, k]); // [Ri, K]
       offset += ri;
@@ -236,10 +239,14 @@ export async function postprocessDetections(
   let data: Array<[Float32Array, Float32Array]>;
   try {
     data = await Promise.all(
-      perImage.map(async ([b, s]) => [(await b.data()) as Float32Array, (await s.data()) as Float32Array] as [Float32Array, Float32Array]),
+      perImage.map(async (t): Promise<[Float32Array, Float32Array]> =>
+        t === null
+          ? [new Float32Array(0), new Float32Array(0)]
+          : [(await t[0].data()) as Float32Array, (await t[1].data()) as Float32Array],
+      ),
     );
   } finally {
-    tf.dispose(perImage.flat());
+    for (const t of perImage) if (t !== null) tf.dispose(t);
   }
   return data.map(([boxes, scores]) => {
     const candidates = thresholdCandidates(boxes, scores, k, o.scoreThresh);
