@@ -38,15 +38,16 @@ export function maskrcnnInference(maskLogits: tf.Tensor4D, labels: tf.Tensor1D):
   }
   if (d === 0) return tf.zeros([0, h, w]);
   const labelData = labels.dataSync();
+  const rows = new Int32Array(d); // row d*K + label of [D*K, M*M]
   for (let i = 0; i < d; i++) {
     if (labelData[i] < 0 || labelData[i] >= k) {
       throw new Error(`Error in maskrcnnInference: labels[${i}] = ${labelData[i]} is outside 0 .. ${k - 1}`);
     }
+    rows[i] = i * k + labelData[i];
   }
   return tf.tidy(() => {
     const planes = tf.reshape(tf.transpose(maskLogits, [0, 3, 1, 2]), [d * k, h * w]); // [D, M, M, K] -> [D, K, M, M] -> [D*K, M*M]
-    const rows = tf.add(tf.mul(tf.range(0, d, 1, 'int32'), k), labels); // [D] row d*K + label
-    const picked = tf.gather(planes, rows); // [D, M*M]
+    const picked = tf.gather(planes, tf.tensor1d(rows, 'int32')); // [D, M*M]
     return tf.reshape(tf.sigmoid(picked), [d, h, w]); // [D, M*M] -> [D, M, M]
   });
 }
