@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { isWasmTrainingKernelRegistered, registerWasmTrainingKernels } from '../../src/kernels/register';
+import { conv2dBackpropFilterWith, FilterGradMethod } from '../../src/kernels/wasm/conv2d_backprop_filter';
 import { useBackend } from '../support/backends';
 import { backendDataIds, Figures, REL_TOL, seededTensor, wasmVsCpu } from './compare';
 
@@ -30,13 +31,17 @@ const CASES: ConvCase[] = [
   { name: '1x1 s1', x: [1, 9, 11, 16], k: 1, cout: 24, stride: 1, pad: 'valid' },
   { name: '1x1 s2 (downsample)', x: [1, 10, 13, 16], k: 1, cout: 24, stride: 2, pad: p(0) },
   { name: '1x1 s1 batch 2', x: [2, 6, 7, 12], k: 1, cout: 8, stride: 1, pad: p(0) },
-  { name: '3x3 s1 pad 1', x: [1, 16, 20, 32], k: 3, cout: 32, stride: 1, pad: p(1) },
+  { name: '3x3 s1 pad 1', x: [1, 12, 16, 24], k: 3, cout: 24, stride: 1, pad: p(1) },
   { name: '3x3 s1 pad 1 batch 2', x: [2, 9, 10, 8], k: 3, cout: 12, stride: 1, pad: p(1) },
   { name: '3x3 s2 pad 1', x: [1, 11, 14, 8], k: 3, cout: 12, stride: 2, pad: p(1) },
   { name: '3x3 s2 same', x: [1, 10, 12, 6], k: 3, cout: 10, stride: 2, pad: 'same' },
   { name: '3x3 s2 valid (crop)', x: [1, 10, 12, 6], k: 3, cout: 10, stride: 2, pad: 'valid' },
   { name: '3x3 s1 valid', x: [1, 8, 9, 5], k: 3, cout: 7, stride: 1, pad: 'valid' },
   { name: '7x7 s2 pad 3 (stem)', x: [1, 20, 23, 3], k: 7, cout: 8, stride: 2, pad: p(3) },
+  { name: '2x2 s2 valid', x: [2, 8, 10, 6], k: 2, cout: 5, stride: 2, pad: 'valid' },
+  { name: '3x3 s3 same, odd sizes', x: [1, 11, 13, 4], k: 3, cout: 6, stride: 3, pad: 'same' },
+  { name: '2x2 s3 valid (a phase without taps)', x: [1, 9, 10, 4], k: 2, cout: 3, stride: 3, pad: 'valid' },
+  { name: '5x5 s2 pad 2', x: [1, 13, 12, 5], k: 5, cout: 6, stride: 2, pad: p(2) },
 ];
 
 const figures = new Figures('conv2d gradient kernels, wasm vs cpu');
@@ -71,6 +76,26 @@ describe('Conv2DBackpropFilter kernel', () => {
       figures.add(`filter ${c.name}`, errors);
       expect(errors[0]).toBeLessThan(REL_TOL);
     });
+  }
+
+  for (const method of ['taps', 'dilated-conv'] as FilterGradMethod[]) {
+    for (const c of CASES.filter((k) => k.k > 1)) {
+      test(`method ${method}: ${c.name}`, async () => {
+        const filterShape = [c.k, c.k, c.x[3], c.cout];
+        const errors = await wasmVsCpu(() => {
+          const x = seededTensor(c.x, 22);
+          const w = seededTensor(filterShape, 23);
+          const dy = seededTensor(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad).shape, 24);
+          const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', filterShape } as unknown as tf.NamedAttrMap;
+          if (tf.getBackend() === 'cpu') return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor;
+          const info = conv2dBackpropFilterWith({ inputs: { x, dy }, backend: tf.backend(), attrs }, method);
+          // A fresh kernel output has one reference, which the new tensor takes over.
+          return tf.engine().makeTensorFromTensorInfo(info);
+        });
+        figures.add(`filter (${method}) ${c.name}`, errors);
+        expect(errors[0]).toBeLessThan(REL_TOL);
+      });
+    }
   }
 
   test('NCHW input and dy', async () => {

@@ -37,17 +37,17 @@ describe('registration', () => {
 });
 
 describe('UnsortedSegmentSum', () => {
-  const cases: { name: string; x: number[]; ids: number[]; idsShape: number[]; n: number }[] = [
-    { name: '1-D ids, duplicates', x: [6, 5], ids: [2, 0, 2, 3, 2, 0], idsShape: [6], n: 4 },
-    { name: 'rank-3 x', x: [6, 2, 3], ids: [1, 0, 1, 4, 4, 0], idsShape: [6], n: 5 },
-    { name: 'out-of-range ids dropped', x: [5, 3], ids: [1, -1, 2, 7, 1], idsShape: [5], n: 3 },
-    { name: 'empty segments stay zero', x: [3, 2], ids: [0, 0, 5], idsShape: [3], n: 8 },
+  const cases: { name: string; x: number[]; ids: number[]; n: number }[] = [
+    { name: '1-D ids, duplicates', x: [6, 5], ids: [2, 0, 2, 3, 2, 0], n: 4 },
+    { name: 'rank-3 x', x: [6, 2, 3], ids: [1, 0, 1, 4, 4, 0], n: 5 },
+    { name: 'out-of-range ids dropped', x: [5, 3], ids: [1, -1, 2, 7, 1], n: 3 },
+    { name: 'empty segments stay zero', x: [3, 2], ids: [0, 0, 5], n: 8 },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const errors = await wasmVsCpu(() => {
         const x = seededTensor(c.x, 30);
-        const ids = tf.tensor(c.ids, c.idsShape, 'int32');
+        const ids = tf.tensor1d(c.ids, 'int32');
         return tf.unsortedSegmentSum(x, ids, c.n);
       });
       figures.add(`segment sum ${c.name}`, errors);

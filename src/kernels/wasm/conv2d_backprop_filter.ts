@@ -5,13 +5,16 @@
  * dW[fh, fw, ci, co] = sum over b, oh, ow of x[b, oh*sh + fh - padTop, ow*sw + fw - padLeft, ci]
  *                      * dy[b, oh, ow, co]
  *
- * Two XNNPACK formulations:
+ * On XNNPACK GEMMs:
  * - 1x1 filters without padding: dW = X^T @ dY with X the (strided) input pixels [B*OH*OW, Ci]
- *   and dY [B*OH*OW, Co] (one GEMM; 2.4x faster than the conv form in our measurements).
- * - other filters: the sum above is itself a stride-1 convolution in which Ci plays the batch,
- *   B the input channels and dy the filter, with dilation = the forward stride:
- *   X' = x^T [Ci, H, W, B], F' = dy [OH, OW, B, Co], dW' = conv(X', F', dilation s) [Ci, FH, FW, Co].
- *   Its cost is 2.5-3x a forward conv; the cpu backend's loop is ~1000x slower.
+ *   and dY [B*OH*OW, Co]: one GEMM.
+ * - other filters ('taps'): one GEMM per filter tap, A^T [Ci, B*OH*OW] @ dY, with A the pixels
+ *   that tap reads. 1.3-1.6x the forward conv's time in bench/kernels_bench.ts.
+ * - the alternative 'dilated-conv' form (the sum above is a stride-1 conv in which Ci plays the
+ *   batch, B the input channels and dy the filter, dilated by the stride) is kept selectable for
+ *   the benchmark: it measured 3.0-3.4x the forward conv on ResNet 3x3 layers (XNNPACK reads one
+ *   float per indirection entry when B = 1), so 'taps' is the default.
+ * The cpu backend's loop is ~1000x slower than either.
  *
  * Shapes: x [B, H, W, Ci] (NCHW: [B, Ci, H, W]), dy [B, OH, OW, Co] (NCHW: [B, Co, OH, OW]),
  * attrs filterShape [FH, FW, Ci, Co] -> dW [FH, FW, Ci, Co].
@@ -64,30 +67,13 @@ function cropTopLeft(scope: KernelScope, x: tf.TensorInfo, h: number, w: number)
   return out;
 }
 
-/** dW for NHWC x and dy. Returns a tracked [FH, FW, Ci, Co] tensor. */
-export function conv2dFilterGradNhwc(
-  scope: KernelScope,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  g: Conv2dGeometry,
-): tf.TensorInfo {
-  const { batch: B, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = g;
+/** How the general (not 1x1) filter gradient is computed; see the file comment. */
+export type FilterGradMethod = 'taps' | 'dilated-conv';
+
+/** dW by the dilated-conv formulation. Returns a tracked [FH, FW, Ci, Co] tensor. */
+function filterGradDilatedConv(scope: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g: Conv2dGeometry): tf.TensorInfo {
+  const { inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = g;
   const { outHeight: OH, outWidth: OW, filterHeight: FH, filterWidth: FW } = g;
-  const filterShape = [FH, FW, Ci, Co];
-
-  if (FH === 1 && FW === 1 && g.padTop === 0 && g.padLeft === 0) {
-    // [B, H, W, Ci] -> [B*OH*OW, Ci] (a view when every pixel is read)
-    const pixels =
-      g.strideHeight === 1 && g.strideWidth === 1 && OH === H && OW === W
-        ? scope.reshape(x, [B * H * W, Ci])
-        : stridedPixels(scope, x, g);
-    // [B, OH, OW, Co] -> [B*OH*OW, Co]
-    const dy2 = scope.reshape(dy, [B * OH * OW, Co]);
-    const dw = scope.matMul2d(pixels, dy2, true, false);
-    // [Ci, Co] -> [1, 1, Ci, Co]
-    return scope.reshape(dw, filterShape);
-  }
-
   // Bottom/right padding that makes the dilated conv produce exactly FH x FW outputs; negative
   // when trailing input rows/cols are never read (e.g. 'valid' with a stride that does not
   // divide), in which case those rows are cropped instead.
@@ -113,6 +99,94 @@ export function conv2dFilterGradNhwc(
 }
 
 /**
+ * dW one filter tap at a time: dW[fh, fw] = A^T @ dY with A^T [Ci, B*OH*OW] the input pixels
+ * that tap reads (zero where it reads padding), gathered from x^T [Ci, B, H, W]. Every product
+ * reuses the XNNPACK operator packed for dY (its cache is keyed by dY's id).
+ * Returns a tracked [FH, FW, Ci, Co] tensor.
+ */
+function filterGradTaps(scope: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, g: Conv2dGeometry): tf.TensorInfo {
+  const { batch: B, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = g;
+  const { outHeight: OH, outWidth: OW, filterHeight: FH, filterWidth: FW } = g;
+  const { strideHeight: sh, strideWidth: sw, padTop, padLeft } = g;
+  const N = B * OH * OW;
+  // [B, H, W, Ci] -> [Ci, B, H, W]
+  const xt = scope.transpose(x, [3, 0, 1, 2]);
+  // [B, OH, OW, Co] -> [N, Co]
+  const dy2 = scope.reshape(dy, [N, Co]);
+  const dw = scope.alloc([FH, FW, Ci, Co]);
+  const rows = Ci * B;
+  for (let fh = 0; fh < FH; fh++) {
+    for (let fw = 0; fw < FW; fw++) {
+      // Output columns whose input column ow*sw + fw - padLeft lies inside [0, W).
+      const owLo = Math.max(0, Math.ceil((padLeft - fw) / sw));
+      const owHi = Math.min(OW - 1, Math.floor((W - 1 + padLeft - fw) / sw));
+      const inner = new KernelScope(scope.backend, NAME);
+      try {
+        const a = inner.alloc([Ci, N]);
+        const src = inner.view(xt) as Float32Array;
+        const dst = inner.view(a) as Float32Array;
+        for (let rb = 0; rb < rows; rb++) {
+          for (let oh = 0; oh < OH; oh++) {
+            const d = (rb * OH + oh) * OW;
+            const h = oh * sh + fh - padTop;
+            if (h < 0 || h >= H || owHi < owLo) {
+              dst.fill(0, d, d + OW);
+              continue;
+            }
+            const s0 = (rb * H + h) * W + fw - padLeft;
+            if (owLo > 0) dst.fill(0, d, d + owLo);
+            if (owHi < OW - 1) dst.fill(0, d + owHi + 1, d + OW);
+            if (sw === 1) {
+              dst.set(src.subarray(s0 + owLo, s0 + owHi + 1), d + owLo);
+            } else {
+              for (let ow = owLo; ow <= owHi; ow++) dst[d + ow] = src[s0 + ow * sw];
+            }
+          }
+        }
+        // [Ci, N] @ [N, Co] -> [Ci, Co]
+        const tap = inner.matMul2d(a, dy2, false, false);
+        (scope.view(dw) as Float32Array).set(inner.view(tap), (fh * FW + fw) * Ci * Co);
+      } finally {
+        inner.dispose();
+      }
+    }
+  }
+  return dw;
+}
+
+/**
+ * The method used for non-1x1 filters: 'taps', faster or equal on every shape measured in
+ * bench/kernels_bench.ts (stem, ResNet 3x3, FPN, mask head).
+ */
+export const DEFAULT_FILTER_GRAD_METHOD: FilterGradMethod = 'taps';
+
+/** dW for NHWC x and dy. Returns a tracked [FH, FW, Ci, Co] tensor. */
+export function conv2dFilterGradNhwc(
+  scope: KernelScope,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  g: Conv2dGeometry,
+  method: FilterGradMethod = DEFAULT_FILTER_GRAD_METHOD,
+): tf.TensorInfo {
+  const { batch: B, inHeight: H, inWidth: W, inChannels: Ci, outChannels: Co } = g;
+  const { outHeight: OH, outWidth: OW, filterHeight: FH, filterWidth: FW } = g;
+
+  if (FH === 1 && FW === 1 && g.padTop === 0 && g.padLeft === 0) {
+    // [B, H, W, Ci] -> [B*OH*OW, Ci] (a view when every pixel is read)
+    const pixels =
+      g.strideHeight === 1 && g.strideWidth === 1 && OH === H && OW === W
+        ? scope.reshape(x, [B * H * W, Ci])
+        : stridedPixels(scope, x, g);
+    // [B, OH, OW, Co] -> [B*OH*OW, Co]
+    const dy2 = scope.reshape(dy, [B * OH * OW, Co]);
+    const dw = scope.matMul2d(pixels, dy2, true, false);
+    // [Ci, Co] -> [1, 1, Ci, Co]
+    return scope.reshape(dw, [FH, FW, Ci, Co]);
+  }
+  return method === 'taps' ? filterGradTaps(scope, x, dy, g) : filterGradDilatedConv(scope, x, dy, g);
+}
+
+/**
  * The registered `Conv2DBackpropFilter` kernel function (wasm).
  *
  * @example
@@ -122,6 +196,19 @@ export function conv2dFilterGradNhwc(
  * ```
  */
 export function conv2dBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+  return conv2dBackpropFilterWith(args, undefined);
+}
+
+/**
+ * {@link conv2dBackpropFilterWasm} with the method for non-1x1 filters forced (for the benchmark
+ * and tests; `undefined` picks {@link DEFAULT_FILTER_GRAD_METHOD}).
+ *
+ * @example
+ * ```ts
+ * const info = conv2dBackpropFilterWith({ inputs: { x, dy }, backend: tf.backend(), attrs }, 'dilated-conv');
+ * ```
+ */
+export function conv2dBackpropFilterWith(args: KernelArgs, method: FilterGradMethod | undefined): tf.TensorInfo {
   const x = kernelInput(args, 'x', NAME);
   const dy = kernelInput(args, 'dy', NAME);
   const filterShape = args.attrs?.filterShape;
@@ -142,7 +229,7 @@ export function conv2dBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
     if (g.batch * g.outHeight * g.outWidth === 0 || g.inChannels * g.outChannels === 0) {
       return scope.release(scope.zeros(filterShape as number[]));
     }
-    return scope.release(conv2dFilterGradNhwc(scope, xn, dyn, g));
+    return scope.release(conv2dFilterGradNhwc(scope, xn, dyn, g, method ?? DEFAULT_FILTER_GRAD_METHOD));
   } finally {
     scope.dispose();
   }
