@@ -221,21 +221,25 @@ export async function postprocessDetections(
   const coder = new BoxCoder(o.boxCoderWeights, o.bboxXformClip);
   // Decoding, softmax and clipping stay on the backend; the rest is data-dependent and runs in JS.
   // Images without proposals skip the tensors (slicing an empty tensor fails on the cpu backend).
-  const perImage = tf.tidy(() => {
-    if (classLogits.shape[0] === 0) return proposals.map(() => null);
-    const refs = proposals.length === 1 ? proposals[0] : tf.concat([...proposals], 0); // [R, 4]
-    const decoded = coder.decode(boxRegression, refs); // [R, K, 4]
-    const scores = tf.softmax(classLogits, -1); // [R, K]
-    let offset = 0;
-    return proposals.map((p, i) => {
-      const ri = p.shape[0];
-      if (ri === 0) return null;
-      const boxes = tf.slice(decoded, [offset, 0, 0], [ri, k, 4]); // [Ri, K, 4]
-      const s = tf.slice(scores, [offset, 0], [ri, k]); // [Ri, K]
-      offset += ri;
-      return [clipBoxesToImage(boxes, [imageSizes[i][0], imageSizes[i][1]]), s] as [tf.Tensor3D, tf.Tensor2D];
+  const perImage: Array<[tf.Tensor3D, tf.Tensor2D] | null> = proposals.map(() => null);
+  if (classLogits.shape[0] > 0) {
+    const [decoded, scores] = tf.tidy(() => {
+      const refs = proposals.length === 1 ? proposals[0] : tf.concat([...proposals], 0); // [R, 4]
+      return [coder.decode(boxRegression, refs), tf.softmax(classLogits, -1)] as [tf.Tensor3D, tf.Tensor2D]; // [R, K, 4], [R, K]
     });
-  });
+    let offset = 0;
+    proposals.forEach((p, i) => {
+      const ri = p.shape[0];
+      if (ri === 0) return;
+      perImage[i] = tf.tidy(() => {
+        const boxes = tf.slice(decoded, [offset, 0, 0], [ri, k, 4]); // [Ri, K, 4]
+        const s = tf.slice(scores, [offset, 0], [ri, k]); // [Ri, K]
+        return [clipBoxesToImage(boxes, [imageSizes[i][0], imageSizes[i][1]]), s] as [tf.Tensor3D, tf.Tensor2D];
+      });
+      offset += ri;
+    });
+    tf.dispose([decoded, scores]);
+  }
   let data: Array<[Float32Array, Float32Array]>;
   try {
     data = await Promise.all(

@@ -55,7 +55,9 @@ export function loadHashedWeights(layer: TorchLayer, specs: Record<string, Hashe
   for (const [key, p] of params) {
     const spec = specs[prefix + key];
     if (!spec) throw new Error(`fixture lacks ${prefix + key}`);
-    tf.tidy(() => p.variable.write(fromTorchLayout(tf.tensor(hashedValues(spec), spec.shape), p.layout)));
+    tf.tidy(() => {
+      p.variable.write(fromTorchLayout(tf.tensor(hashedValues(spec), spec.shape), p.layout));
+    });
   }
   const extra = wanted.filter((k) => !params.has(k.slice(prefix.length)));
   if (extra.length > 0) throw new Error(`fixture has keys the layer lacks: ${extra}`);
