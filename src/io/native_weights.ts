@@ -75,6 +75,15 @@ export interface LoadedWeightsInfo {
  * ```
  */
 export async function loadWeights(layer: TorchLayer, location: WeightsLocation): Promise<LoadedWeightsInfo> {
+  const artifacts = await readWeightsArtifacts(location);
+  return applyWeightsArtifacts(layer, artifacts, typeof location === 'string' ? location : 'the given handler');
+}
+
+/**
+ * Reads a saved model (model.json and shards) without applying it, so that the model can first
+ * be built from the configuration it holds (see {@link configOf}).
+ */
+export async function readWeightsArtifacts(location: WeightsLocation): Promise<tf.io.ModelArtifacts> {
   const handler = handlerFor(location, 'load');
   if (!handler.load) throw new Error('Error in loadWeights: the handler cannot load');
   const where = typeof location === 'string' ? location : 'the given handler';
@@ -85,6 +94,20 @@ export async function loadWeights(layer: TorchLayer, location: WeightsLocation):
   const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
   if (metadata.layout !== NATIVE_LAYOUT) {
     throw new Error(`Error in loadWeights: ${where} has weight layout '${String(metadata.layout)}', expected '${NATIVE_LAYOUT}'`);
+  }
+  return artifacts;
+}
+
+/** The configuration and metadata saved with the weights. */
+export function configOf(artifacts: tf.io.ModelArtifacts): LoadedWeightsInfo {
+  const topology = (artifacts.modelTopology ?? {}) as { config?: Record<string, unknown> };
+  return { config: topology.config ?? {}, metadata: (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown> };
+}
+
+/** Writes read artifacts into `layer`, all or nothing (see {@link loadWeights}). */
+export function applyWeightsArtifacts(layer: TorchLayer, artifacts: tf.io.ModelArtifacts, where: string): LoadedWeightsInfo {
+  if (artifacts.weightSpecs === undefined || artifacts.weightData === undefined) {
+    throw new Error(`Error in loadWeights: ${where} holds no weights`);
   }
   const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
   try {
@@ -106,6 +129,5 @@ export async function loadWeights(layer: TorchLayer, location: WeightsLocation):
   } finally {
     tf.dispose(tensors);
   }
-  const topology = (artifacts.modelTopology ?? {}) as { config?: Record<string, unknown> };
-  return { config: topology.config ?? {}, metadata };
+  return configOf(artifacts);
 }

@@ -41,6 +41,10 @@ RPN_OBJECTNESS_GAIN = 0.25
 # Likewise random box deltas reach the exp() clamp and make proposals a tenth of a pixel wide,
 # whose IoU is dominated by float noise; trained RPNs predict deltas of order 0.1.
 RPN_DELTA_GAIN = 0.1
+# Random mask logits reach +-300, so every pasted probability is 0, 1 or (where bilinear
+# interpolation falls half-way between the two) 0.5 up to rounding, and the 0.5 threshold then
+# decides on float noise. Trained mask heads give smooth probabilities; so does a smaller gain.
+MASK_LOGIT_GAIN = 0.02
 
 
 def parse_args():
@@ -121,6 +125,8 @@ def main():
     model.rpn.head.cls_logits.bias.mul_(RPN_OBJECTNESS_GAIN)
     model.rpn.head.bbox_pred.weight.mul_(RPN_DELTA_GAIN)
     model.rpn.head.bbox_pred.bias.mul_(RPN_DELTA_GAIN)
+    model.roi_heads.mask_predictor.mask_fcn_logits.weight.mul_(MASK_LOGIT_GAIN)
+    model.roi_heads.mask_predictor.mask_fcn_logits.bias.mul_(MASK_LOGIT_GAIN)
     model.eval()
     torch.save(model.state_dict(), os.path.join(out, "maskrcnn_seeded.pth"))
 
@@ -191,6 +197,7 @@ def main():
         "cls_score_gain": CLS_SCORE_GAIN,
         "rpn_objectness_gain": RPN_OBJECTNESS_GAIN,
         "rpn_delta_gain": RPN_DELTA_GAIN,
+        "mask_logit_gain": MASK_LOGIT_GAIN,
     }
     rec.write_index(meta)
     print(f"make_fixtures: wrote {len(rec.index)} tensors and the seeded state_dict to {out}")

@@ -1,0 +1,172 @@
+/**
+ * Mask R-CNN (He et al. 2017) as torchvision's GeneralizedRCNN composes it: transform, backbone,
+ * RPN, RoI heads, post-processing. Weights carry torchvision's keys (`backbone.*`, `rpn.*`,
+ * `roi_heads.*`), so a torchvision checkpoint loads as it is.
+ *
+ * Shapes: N images of sizes Hi x Wi; batch [N, H, W, 3] (resized, padded to a multiple of 32);
+ * FPN levels '0'..'pool' [N, H/4 .. H/64, W/4 .. W/64, 256]; P proposals per image;
+ * D detections per image (boxes [D, 4] in original pixels); masks one crop per detection.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { BackboneWithFpn } from '../backbone/backbone_with_fpn';
+import type { ResNetDepth } from '../backbone/resnet';
+import type { FpnFeatures } from '../fpn/feature_pyramid_network';
+import { RoIHeads } from '../heads/roi_heads';
+import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { DetectionOptions, disposeDetections, ImageDetections } from '../postprocess/detections';
+import { MaskCrop, pasteMasks } from '../postprocess/paste_masks';
+import { resizeBoxes } from '../postprocess/resize_boxes';
+import { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
+import { RegionProposalNetwork, RegionProposalNetworkOptions } from '../rpn/region_proposal_network';
+import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '../transform/generalized_rcnn_transform';
+
+/** Configuration of {@link MaskRCNN}; every field defaults to maskrcnn_resnet50_fpn's. */
+export interface MaskRCNNConfig {
+  /** Classes including the background; default 91 (COCO as torchvision numbers it). */
+  numClasses?: number;
+  /** ResNet depth of the backbone, 50 (default) or 101. */
+  depth?: ResNetDepth;
+  /** Trainable ResNet stages from the top, 0-5; default 3. */
+  trainableBackboneLayers?: number;
+  /** Preprocessing: minSize 800, maxSize 1333, ImageNet mean/std. */
+  transform?: TransformOptions;
+  /** RPN settings (anchor sizes, top-n, NMS). */
+  rpn?: Omit<RegionProposalNetworkOptions, 'name'>;
+  /** Box post-processing: scoreThresh 0.05, nmsThresh 0.5, detectionsPerImg 100. */
+  detection?: DetectionOptions;
+}
+
+/** One image's detections in its original pixel coordinates; the caller owns the tensors. */
+export interface MaskRCNNDetections {
+  /** `[D, 4]` xyxy boxes in original-image pixels, by decreasing score. */
+  readonly boxes: tf.Tensor2D;
+  /** `[D]` scores. */
+  readonly scores: tf.Tensor1D;
+  /** `[D]` int32 labels in 1 .. numClasses - 1. */
+  readonly labels: tf.Tensor1D;
+  /** One pasted probability crop per detection (torchvision's paste_masks_in_image). */
+  readonly masks: MaskCrop[];
+  /** `[height, width]` of the original image. */
+  readonly imageSize: [number, number];
+}
+
+/** What {@link MaskRCNN.forward} can also hand back for inspection, stage by stage. */
+export interface MaskRCNNStages {
+  readonly batch: TransformedBatch;
+  readonly features: FpnFeatures;
+  /** `[P, 4]` proposals per image, resized-image pixels. */
+  readonly proposals: tf.Tensor2D[];
+  /** Detections in resized-image pixels, before mapping back. */
+  readonly detections: ImageDetections[];
+  /** `[D, 28, 28]` mask probabilities of all images' detections, in order. */
+  readonly maskProbs: tf.Tensor3D;
+}
+
+/**
+ * The full model.
+ *
+ * @example
+ * ```ts
+ * const model = new MaskRCNN();
+ * loadStateDict(model, await readTorchStateDict('maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth'));
+ * const [dets] = await model.forward([image]); // image: tf.Tensor3D [H, W, 3] int32 0-255
+ * ```
+ */
+export class MaskRCNN extends TorchLayer {
+  static override readonly className = 'MaskRCNN';
+  readonly config: MaskRCNNConfig;
+  readonly transform: GeneralizedRCNNTransform;
+  readonly backbone: BackboneWithFpn;
+  readonly rpn: RegionProposalNetwork;
+  readonly boxRoiPool: MultiScaleRoIAlign;
+  readonly maskRoiPool: MultiScaleRoIAlign;
+  readonly roiHeads: RoIHeads;
+
+  constructor(config: MaskRCNNConfig = {}, args: TorchLayerArgs = {}) {
+    super({ name: args.name });
+    this.config = config;
+    this.transform = new GeneralizedRCNNTransform(config.transform);
+    this.backbone = this.child(
+      'backbone',
+      new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers }),
+    );
+    this.rpn = this.child('rpn', new RegionProposalNetwork(config.rpn));
+    const featmapNames = ['0', '1', '2', '3'];
+    this.boxRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 7, samplingRatio: 2 });
+    this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
+    this.roiHeads = this.child('roi_heads', new RoIHeads({ numClasses: config.numClasses, detection: config.detection }));
+  }
+
+  /** Classes including the background. */
+  get numClasses(): number {
+    return this.roiHeads.numClasses;
+  }
+
+  /**
+   * Inference, as torchvision's `model.eval()(images)`. Images are `[H, W, 3]` tensors, int32
+   * 0-255 or float32 0-1, of any sizes.
+   */
+  async forward(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}): Promise<MaskRCNNDetections[]> {
+    const stages = await this.stages(images, detection);
+    try {
+      return await this.postprocess(stages);
+    } finally {
+      disposeStages(stages);
+    }
+  }
+
+  /**
+   * Runs every stage and returns all of their outputs (for notebooks and parity tests); the
+   * caller frees them with {@link disposeStages}.
+   */
+  async stages(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}): Promise<MaskRCNNStages> {
+    const batch = this.transform.forward(images);
+    const [, height, width] = batch.images.shape;
+    const features = this.backbone.forward(batch.images);
+    const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]);
+    tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
+    const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes);
+    const detections = await this.roiHeads.detect(boxFeatures, rpn.proposals, batch.imageSizes, detection).finally(() =>
+      boxFeatures.dispose(),
+    );
+    const maskFeatures = this.maskRoiPool.forward(
+      features,
+      detections.map((d) => d.predBoxes),
+      batch.imageSizes,
+    );
+    const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
+    const maskProbs = this.roiHeads.segment(maskFeatures, labels);
+    tf.dispose([maskFeatures, labels]);
+    return { batch, features, proposals: rpn.proposals, detections, maskProbs };
+  }
+
+  /** Maps detections back to each original image: boxes rescaled, masks pasted. */
+  private async postprocess(s: MaskRCNNStages): Promise<MaskRCNNDetections[]> {
+    const counts = s.detections.map((d) => d.predBoxes.shape[0]);
+    const perImageProbs = tf.split(s.maskProbs, counts.length > 0 ? counts : [0]) as tf.Tensor3D[];
+    try {
+      const out: MaskRCNNDetections[] = [];
+      for (let i = 0; i < s.detections.length; i++) {
+        const d = s.detections[i];
+        const original = s.batch.originalSizes[i];
+        const boxes = resizeBoxes(d.predBoxes, s.batch.imageSizes[i], original);
+        const masks = await pasteMasks(perImageProbs[i], boxes, original);
+        out.push({ boxes, scores: d.predScores.clone(), labels: d.predLabels.clone(), masks, imageSize: [...original] });
+      }
+      return out;
+    } finally {
+      tf.dispose(perImageProbs);
+    }
+  }
+}
+
+/** Frees everything {@link MaskRCNN.stages} returned. */
+export function disposeStages(s: MaskRCNNStages): void {
+  tf.dispose([s.batch.images, ...Object.values(s.features), ...s.proposals, s.maskProbs]);
+  disposeDetections(s.detections);
+}
+
+/** Frees the tensors of {@link MaskRCNN.forward}'s results. */
+export function disposeMaskRCNNDetections(results: readonly MaskRCNNDetections[]): void {
+  for (const r of results) tf.dispose([r.boxes, r.scores, r.labels]);
+}
