@@ -88,6 +88,8 @@ describe('BatchMatMul', () => {
     { name: 'transposeB (dA of a dense layer)', a: [64, 32], b: [48, 32], tA: false, tB: true },
     { name: 'transposeA (dW of a dense layer)', a: [64, 96], b: [64, 32], tA: true, tB: false },
     { name: 'both transposed', a: [40, 30], b: [20, 40], tA: true, tB: true },
+    { name: 'transposeB, wide B (computed as (B @ A^T)^T)', a: [16, 24], b: [200, 24], tA: false, tB: true },
+    { name: 'transposeA, tall K (computed as (B^T @ A)^T)', a: [300, 8], b: [300, 20], tA: true, tB: false },
     { name: 'batch 3, same B batch', a: [3, 40, 50], b: [3, 50, 30], tA: false, tB: false },
     { name: 'batch 3 x broadcast B', a: [3, 40, 50], b: [1, 30, 50], tA: false, tB: true },
     { name: 'broadcast A x batch 3, transposeA', a: [1, 50, 40], b: [3, 50, 30], tA: true, tB: false },

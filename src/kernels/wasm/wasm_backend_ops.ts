@@ -50,7 +50,14 @@ export function rememberBuiltinKernel(name: string, func: WasmKernelFunc): void 
   if (!builtins.has(name)) builtins.set(name, func);
 }
 
-/** The built-in wasm kernel `name`; throws when the wasm backend does not provide it. */
+/**
+ * The built-in wasm kernel `name`; throws when the wasm backend does not provide it.
+ *
+ * @example
+ * ```ts
+ * const out = builtinKernel('Transpose')({ inputs: { x }, backend, attrs: { perm: [1, 0] } });
+ * ```
+ */
 export function builtinKernel(name: string): WasmKernelFunc {
   const saved = builtins.get(name);
   if (saved !== undefined) return saved;
@@ -72,6 +79,17 @@ export function sizeOf(shape: readonly number[]): number {
  * Owns the intermediates of one kernel call: everything passed to {@link KernelScope.track} is
  * released by {@link KernelScope.dispose}, except what was handed out with
  * {@link KernelScope.release}. Use in `try { ... } finally { scope.dispose(); }`.
+ *
+ * @example
+ * ```ts
+ * const scope = new KernelScope(args.backend as WasmBackendLike, 'MyKernel');
+ * try {
+ *   const at = scope.transpose(a, [1, 0]);          // freed by dispose()
+ *   return scope.release(scope.matMul2d(at, b, false, false)); // handed to the engine
+ * } finally {
+ *   scope.dispose();
+ * }
+ * ```
  */
 export class KernelScope {
   private readonly owned: tf.TensorInfo[] = [];
@@ -164,12 +182,30 @@ export class KernelScope {
   }
 
   /**
-   * `a @ b` for 2-D float32 operands through XNNPACK's fully-connected operator: operands
-   * with a transpose flag are transposed explicitly first, because the built-in kernel falls
-   * back to a naive loop whenever a flag is set (6-11x slower).
+   * `op(a) @ op(b)` for 2-D float32 operands through XNNPACK's fully-connected operator. The
+   * built-in kernel falls back to a naive loop whenever a transpose flag is set (6-11x slower),
+   * so operands are transposed explicitly. Of the two equivalent products, C = op(a) @ op(b)
+   * and C = (op(b)^T @ op(a)^T)^T, the one that moves fewer floats is used (explicit
+   * transposes, XNNPACK's packing of its right operand, and the output transpose): for the
+   * input gradient of a wide dense layer, dY [512, 1024] @ W^T with W [12544, 1024], this avoids
+   * transposing and packing all of W.
    * a [M, K] (or [K, M] with transposeA), b [K, N] (or [N, K]) -> [M, N].
    */
   matMul2d(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
+    const M = transposeA ? a.shape[1] : a.shape[0];
+    const K = transposeA ? a.shape[0] : a.shape[1];
+    const N = transposeB ? b.shape[0] : b.shape[1];
+    const direct = (transposeA ? M * K : 0) + (transposeB ? K * N : 0) + K * N;
+    const swapped = (transposeB ? 0 : K * N) + (transposeA ? 0 : M * K) + M * K + M * N;
+    if (swapped < direct) {
+      // C^T = op(b)^T @ op(a)^T: [N, K] @ [K, M] -> [N, M]
+      return this.transpose(this.matMulNoFlags(b, a, !transposeB, !transposeA), [1, 0]);
+    }
+    return this.matMulNoFlags(a, b, transposeA, transposeB);
+  }
+
+  /** `op(a) @ op(b)` with the flagged operands transposed explicitly first. */
+  private matMulNoFlags(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
     const a2 = transposeA ? this.transpose(a, [1, 0]) : a;
     const b2 = transposeB ? this.transpose(b, [1, 0]) : b;
     // [M, K] -> [1, M, K]; [K, N] -> [1, K, N]
