@@ -18,3 +18,4 @@ export { fastRcnnLoss } from './roi_losses';
 export { maskRcnnLoss } from './mask_loss';
 export { smoothL1 } from './smooth_l1';
 export { bceWithLogits } from './bce_with_logits';
+export { takeRows } from './take_rows';

@@ -7,14 +7,15 @@
  *   loss_mask = mean over P * M * M of BCE-with-logits(logits[p, :, :, label_p], target_p)
  *
  * Only the label's channel is learnt (Mask R-CNN §3: "L_mask is only defined on the k-th mask").
- * It is selected by a batched matmul with one-hot vectors built from the label data:
- * `[P, M*M, K] x [P, K, 1]`, exact (a single non-zero term) and differentiable with matmul alone,
- * where a gather's gradient would need a kernel that wasm lacks.
+ * It is selected with {@link takeRows} on the flattened logits, indices built from the label
+ * data outside the tape; the gradient is a scatter, which every backend runs (a gather's own
+ * gradient needs a kernel that wasm lacks).
  */
 import * as tf from '@tensorflow/tfjs';
 import { bceWithLogits } from './bce_with_logits';
 import { checkFloatTensor, checkLabels, checkTargetArray } from './checks';
 import { Losses } from './names';
+import { takeRows } from './take_rows';
 
 /**
  * The mask loss, differentiable w.r.t. the mask logits.
@@ -45,11 +46,10 @@ export function maskRcnnLoss(maskLogits: tf.Tensor4D, labels: ArrayLike<number>,
   checkTargetArray(where, 'maskTargets', maskTargets, P * cells);
   return tf.tidy(() => {
     if (P === 0) return { loss_mask: tf.mul(tf.sum(maskLogits), 0) as tf.Scalar };
-    const oneHot = new Float32Array(P * K);
-    for (let p = 0; p < P; p++) oneHot[p * K + labels[p]] = 1;
-    const logits = tf.reshape(maskLogits, [P, cells, K]); // [P, M, M, K] -> [P, M*M, K]
-    const picked = tf.matMul(logits, tf.tensor3d(oneHot, [P, K, 1])); // [P, M*M, 1]
-    const x = tf.reshape(picked, [P, cells]); // [P, M*M, 1] -> [P, M*M]
+    const picks = new Int32Array(P * cells); // element (p, i, label_p) of [P*M*M*K]
+    for (let p = 0; p < P; p++) for (let i = 0; i < cells; i++) picks[p * cells + i] = (p * cells + i) * K + labels[p];
+    const flat = tf.reshape(maskLogits, [P * cells * K, 1]); // [P, M, M, K] -> [P*M*M*K, 1]
+    const x = tf.reshape(takeRows(flat, picks), [P, cells]); // [P*M*M, 1] -> [P, M*M]
     const y = tf.tensor2d(Float32Array.from(maskTargets), [P, cells]);
     return { loss_mask: tf.mean(bceWithLogits(x, y)) as tf.Scalar };
   });

@@ -8,14 +8,16 @@
  *   loss_box_reg    = sum over F of smooth L1 (beta 1/9) of the label's 4 deltas minus the
  *                     targets, divided by S (not F: torchvision's normalisation)
  *
- * The label's logit and deltas are selected with one-hot masks built from the label data
- * (outside the tape), not with a gather: the gradient needs no gather kernel on any backend.
+ * The label's log-probability is picked with a one-hot mask and its 4 deltas with
+ * {@link takeRows}, both built from the label data outside the tape: the gradient needs no
+ * gather-gradient kernel on any backend.
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkFloatTensor, checkLabels, checkTargetArray } from './checks';
 import { Losses } from './names';
 import { BOX_LOSS_BETA } from './rpn_losses';
 import { smoothL1 } from './smooth_l1';
+import { takeRows } from './take_rows';
 
 /**
  * The two box-head losses, differentiable w.r.t. the class logits and box regression.
@@ -54,19 +56,18 @@ export function fastRcnnLoss(
     throw new Error(`Error in ${where}: regressionTargets must have ${4 * S} entries ([S * 4]), got ${regressionTargets.length}`);
   }
   const oneHot = new Float32Array(S * K); // [S, K]
-  const boxMask = new Uint8Array(S * K * 4); // [S, K, 4]: the label's 4 deltas of positives
-  const targets = new Float32Array(S * 4);
-  let numPositive = 0;
+  const positiveRows: number[] = []; // rows i * K + label of [S * K, 4]
+  const targets: number[] = []; // [F * 4]
   for (let i = 0; i < S; i++) {
     const l = labels[i];
     oneHot[i * K + l] = 1;
     if (l > 0) {
-      boxMask.fill(1, (i * K + l) * 4, (i * K + l) * 4 + 4);
-      for (let j = 4 * i; j < 4 * i + 4; j++) targets[j] = regressionTargets[j];
-      numPositive++;
+      positiveRows.push(i * K + l);
+      for (let j = 4 * i; j < 4 * i + 4; j++) targets.push(regressionTargets[j]);
     }
   }
-  checkTargetArray(where, 'regressionTargets (positive rows)', targets, 4 * S);
+  const F = positiveRows.length;
+  checkTargetArray(where, 'regressionTargets (positive rows)', targets, 4 * F);
   return tf.tidy(() => {
     if (S === 0) {
       return { loss_classifier: tf.mul(tf.sum(classLogits), 0) as tf.Scalar, loss_box_reg: tf.mul(tf.sum(boxRegression), 0) as tf.Scalar };
@@ -74,14 +75,13 @@ export function fastRcnnLoss(
     const logProb = tf.logSoftmax(classLogits); // [S, K]
     const lossClassifier = tf.div(tf.neg(tf.sum(tf.mul(logProb, tf.tensor2d(oneHot, [S, K])))), S) as tf.Scalar;
     let lossBox: tf.Scalar;
-    if (numPositive === 0) {
+    if (F === 0) {
       lossBox = tf.mul(tf.sum(boxRegression), 0) as tf.Scalar;
     } else {
-      const reg = tf.reshape(boxRegression, [S, K, 4]); // [S, 4K] -> [S, K, 4]
-      const tgt = tf.reshape(tf.tensor2d(targets, [S, 4]), [S, 1, 4]); // [S, 4] -> [S, 1, 4], broadcast over K
-      const perElement = smoothL1(tf.sub(reg, tgt), BOX_LOSS_BETA); // [S, K, 4]
-      const mask = tf.tensor3d(boxMask, [S, K, 4], 'bool');
-      lossBox = tf.div(tf.sum(tf.where(mask, perElement, tf.zerosLike(perElement))), S) as tf.Scalar;
+      const perClass = tf.reshape(boxRegression, [S * K, 4]); // [S, 4K] -> [S*K, 4]
+      const picked = takeRows(perClass, Int32Array.from(positiveRows)); // [F, 4]
+      const perElement = smoothL1(tf.sub(picked, tf.tensor2d(targets, [F, 4])), BOX_LOSS_BETA);
+      lossBox = tf.div(tf.sum(perElement), S) as tf.Scalar;
     }
     return { loss_classifier: lossClassifier, loss_box_reg: lossBox };
   });

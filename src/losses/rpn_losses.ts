@@ -7,15 +7,15 @@
  *   loss_objectness  = mean over S of BCE-with-logits(objectness, label)
  *   loss_rpn_box_reg = sum over F of smooth L1 (beta 1/9) of (deltas - targets), divided by S
  *
- * The selection is a mask built from the label data (outside the tape) and multiplied in, not
- * a gather: the gradient needs no gather kernel (wasm lacks UnsortedSegmentSum) and undrawn
- * anchors get an exact zero gradient.
+ * The drawn rows are selected with {@link takeRows} (indices from the label data, gradient a
+ * scatter), so the work is O(S) rather than O(T) and needs no gather-gradient kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { bceWithLogits } from './bce_with_logits';
 import { checkFloatTensor, checkTargetArray } from './checks';
 import { Losses } from './names';
 import { smoothL1 } from './smooth_l1';
+import { takeRows } from './take_rows';
 
 /** torchvision's smooth L1 beta for both Faster R-CNN box losses. */
 export const BOX_LOSS_BETA = 1 / 9;
@@ -31,7 +31,8 @@ export const BOX_LOSS_BETA = 1 / 9;
  * @param predDeltas `[T, 4]` or `[N, A, 4]` predicted deltas.
  * @param labels `[T]` sampled labels: 1 drawn foreground, 0 drawn background, -1 not drawn
  *   (see `sampleRpnLabels`).
- * @param regressionTargets `[T * 4]` targets (only foreground rows are read; others may hold anything finite or not).
+ * @param regressionTargets `[T * 4]` targets; only foreground rows are read (the others may hold
+ *   anything, even non-finite values).
  * @returns `{ loss_objectness, loss_rpn_box_reg }` scalars; the caller owns them.
  *
  * @example
@@ -56,44 +57,37 @@ export function rpnLosses(
   if (regressionTargets.length !== 4 * T) {
     throw new Error(`Error in ${where}: regressionTargets must have ${4 * T} entries ([T * 4]), got ${regressionTargets.length}`);
   }
-  const sampled = new Float32Array(T); // 1 where drawn
-  const binary = new Float32Array(T); // BCE target
-  const foreground = new Uint8Array(4 * T); // [T, 4] box-loss rows
-  const targets = new Float32Array(4 * T);
-  let numSampled = 0;
-  let numForeground = 0;
+  const sampled: number[] = [];
+  const foreground: number[] = [];
   for (let i = 0; i < T; i++) {
     const l = labels[i];
     if (l === 1) {
-      sampled[i] = binary[i] = 1;
-      foreground.fill(1, 4 * i, 4 * i + 4);
-      for (let j = 4 * i; j < 4 * i + 4; j++) targets[j] = regressionTargets[j];
-      numSampled++;
-      numForeground++;
+      sampled.push(i);
+      foreground.push(i);
     } else if (l === 0) {
-      sampled[i] = 1;
-      numSampled++;
+      sampled.push(i);
     } else if (l !== -1) {
       throw new Error(`Error in ${where}: labels[${i}] must be 1, 0 or -1, got ${l}`);
     }
   }
-  checkTargetArray(where, 'regressionTargets (foreground rows)', targets, 4 * T);
+  const S = sampled.length;
+  const F = foreground.length;
+  const binary = Float32Array.from(sampled, (i) => labels[i]); // [S] BCE targets
+  const targets = new Float32Array(4 * F); // [F, 4]
+  foreground.forEach((a, k) => {
+    for (let j = 0; j < 4; j++) targets[4 * k + j] = regressionTargets[4 * a + j];
+  });
+  checkTargetArray(where, 'regressionTargets (foreground rows)', targets, 4 * F);
   return tf.tidy(() => {
-    const x = tf.reshape(objectness, [T]); // [N, A] or [T, 1] -> [T]
+    const x = tf.reshape(objectness, [T, 1]); // [N, A] or [T] -> [T, 1]
     const d = tf.reshape(predDeltas, [T, 4]); // [N, A, 4] -> [T, 4]
-    if (numSampled === 0) {
-      return { loss_objectness: tf.mul(tf.sum(x), 0) as tf.Scalar, loss_rpn_box_reg: tf.mul(tf.sum(d), 0) as tf.Scalar };
-    }
-    const bce = bceWithLogits(x, tf.tensor1d(binary));
-    const lossObjectness = tf.div(tf.sum(tf.mul(bce, tf.tensor1d(sampled))), numSampled) as tf.Scalar;
-    let lossBox: tf.Scalar;
-    if (numForeground === 0) {
-      lossBox = tf.mul(tf.sum(d), 0) as tf.Scalar;
-    } else {
-      const perElement = smoothL1(tf.sub(d, tf.tensor2d(targets, [T, 4])), BOX_LOSS_BETA);
-      const mask = tf.tensor2d(foreground, [T, 4], 'bool');
-      lossBox = tf.div(tf.sum(tf.where(mask, perElement, tf.zerosLike(perElement))), numSampled) as tf.Scalar;
-    }
+    const zero = (t: tf.Tensor): tf.Scalar => tf.mul(tf.sum(t), 0) as tf.Scalar;
+    if (S === 0) return { loss_objectness: zero(x), loss_rpn_box_reg: zero(d) };
+    const logits = tf.reshape(takeRows(x, Int32Array.from(sampled)), [S]); // [S, 1] -> [S]
+    const lossObjectness = tf.mean(bceWithLogits(logits, tf.tensor1d(binary))) as tf.Scalar;
+    if (F === 0) return { loss_objectness: lossObjectness, loss_rpn_box_reg: zero(d) };
+    const fgDeltas = takeRows(d, Int32Array.from(foreground)); // [F, 4]
+    const lossBox = tf.div(tf.sum(smoothL1(tf.sub(fgDeltas, tf.tensor2d(targets, [F, 4])), BOX_LOSS_BETA)), S) as tf.Scalar;
     return { loss_objectness: lossObjectness, loss_rpn_box_reg: lossBox };
   });
 }

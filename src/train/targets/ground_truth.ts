@@ -12,8 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BoxCoder } from '../../boxes/box_coder';
-import { boxIou } from '../../boxes/box_iou';
 import { BELOW_LOW_THRESHOLD, Matcher } from './matcher';
+import { pairwiseIou } from './pairwise_iou';
 
 /** One image's ground truth. */
 export interface GroundTruth {
@@ -71,7 +71,8 @@ export function pickBoxes(boxes: Float32Array, rows: ArrayLike<number>): Float32
 }
 
 /**
- * Matches predictions to the kept GT boxes with torchvision's `box_iou` and a {@link Matcher}.
+ * Matches predictions to the kept GT boxes by IoU ({@link pairwiseIou}, equal to torchvision's
+ * `box_iou`) with a {@link Matcher}.
  *
  * @param predictions `[P * 4]` anchors or proposals.
  * @param gtBoxes `[G * 4]` all GT boxes.
@@ -87,11 +88,7 @@ export function pickBoxes(boxes: Float32Array, rows: ArrayLike<number>): Float32
 export function matchToGroundTruth(predictions: Float32Array, gtBoxes: Float32Array, keep: Int32Array, matcher: Matcher): Int32Array {
   const P = predictions.length / 4;
   if (keep.length === 0) return new Int32Array(P).fill(BELOW_LOW_THRESHOLD);
-  const quality = tf.tidy(() => {
-    const gt = tf.tensor2d(pickBoxes(gtBoxes, keep), [keep.length, 4]);
-    const pred = tf.tensor2d(predictions, [P, 4]);
-    return boxIou(gt, pred).dataSync() as Float32Array; // [G', P]
-  });
+  const quality = pairwiseIou(pickBoxes(gtBoxes, keep), predictions); // [G', P]
   const matches = matcher.match(quality, keep.length, P);
   for (let p = 0; p < P; p++) if (matches[p] >= 0) matches[p] = keep[matches[p]];
   return matches;

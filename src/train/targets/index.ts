@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { assignRpnTargets, sampleRpnLabels, selectRoiTrainingSamples, maskTargets } from './train/targets';
+ * import { assignRpnTargets, sampleRpnLabels, selectRoiTrainingSamples, maskTargets, RPN_SAMPLER_OPTIONS } from './train/targets';
  * const rpn = assignRpnTargets(anchors, gt);
  * const rpnLabels = sampleRpnLabels(rpn.labels, RPN_SAMPLER_OPTIONS, rng);
  * const roi = selectRoiTrainingSamples(proposals, gt, { rng });
@@ -16,6 +16,7 @@ export { Matcher, BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, RPN_MATCHER_OPTIONS, 
 export type { MatcherOptions } from './matcher';
 export { sampleBalanced, checkSamplerOptions, RPN_SAMPLER_OPTIONS, ROI_SAMPLER_OPTIONS } from './balanced_sampler';
 export type { SamplerOptions, SampledIndices } from './balanced_sampler';
+export { pairwiseIou } from './pairwise_iou';
 export { nonCrowdIndices, matchToGroundTruth, encodeRows, pickBoxes, checkBoxArray } from './ground_truth';
 export type { GroundTruth } from './ground_truth';
 export { assignRpnTargets, sampleRpnLabels } from './rpn_targets';
