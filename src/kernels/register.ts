@@ -40,9 +40,13 @@ const OURS: Record<WasmTrainingKernelName, WasmKernelFunc> = {
 /** Built-in kernels our implementations call; all must exist for us to register anything. */
 const REQUIRED_BUILTINS = ['Conv2D', 'Transpose', 'ScatterNd', 'BatchMatMul', 'Conv2DBackpropInput'];
 
+/** Looks at the engine's registries directly: tf.findBackend would initialise the backend. */
 function wasmBackendRegistered(): boolean {
-  const engine = tf.engine() as unknown as { registryFactory: Record<string, unknown> };
-  return engine.registryFactory.wasm !== undefined || tf.findBackend('wasm') !== undefined;
+  const engine = tf.engine() as unknown as {
+    registryFactory: Record<string, unknown>;
+    registry: Record<string, unknown>;
+  };
+  return engine.registryFactory.wasm !== undefined || engine.registry.wasm !== undefined;
 }
 
 /**
