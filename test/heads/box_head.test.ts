@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BoxHead, BoxPredictor, RoIHeads } from '../../src/heads';
 import { torchShape, withoutInitialization } from '../../src/nn/torch_layer';
+import { disposeDetections, type ImageDetections } from '../../src/postprocess';
 import { describeEachBackend, useBackend } from '../support/backends';
 import {
   decodeF32,
@@ -51,21 +52,30 @@ test('RoIHeads exposes exactly torchvision state_dict keys and shapes', async ()
   heads.dispose();
 });
 
-describeEachBackend('box head and predictor', () => {
+describeEachBackend('box head and predictor', (backend) => {
   let heads: RoIHeads;
   let features: tf.Tensor4D;
-  beforeAll(() => {
+  let out: { classLogits: tf.Tensor2D; boxRegression: tf.Tensor2D };
+  let dets: ImageDetections[];
+  let proposals: tf.Tensor2D[];
+  beforeAll(async () => {
+    const t0 = Date.now();
     heads = withoutInitialization(() => new RoIHeads());
     loadHashedWeights(heads, fx.weights);
     features = hashedNhwc(fx.boxFeatures);
+    proposals = fx.proposals.map((p) => tf.tensor2d(p, [p.length, 4]));
+    out = heads.predictBoxes(features);
+    dets = await heads.detect(features, proposals, fx.imageSizes);
+    console.log(`[${backend}] box branch on 40 RoIs twice, with setup: ${Date.now() - t0} ms`);
   });
   afterAll(() => {
     heads.dispose();
-    features.dispose();
+    tf.dispose([features, out.classLogits, out.boxRegression, ...proposals]);
+    disposeDetections(dets);
   });
 
   test('class logits and box regression within 1e-5 of torchvision', async () => {
-    const { classLogits, boxRegression } = heads.predictBoxes(features);
+    const { classLogits, boxRegression } = out;
     expect(classLogits.shape).toEqual([40, 91]);
     expect(boxRegression.shape).toEqual([40, 364]);
     const [ourLogits, ourDeltas] = [await classLogits.data(), await boxRegression.data()];
@@ -73,17 +83,14 @@ describeEachBackend('box head and predictor', () => {
     const errLogits = normRelError(ourLogits, theirLogits);
     const errDeltas = normRelError(ourDeltas, theirDeltas);
     console.log(
-      `[${tf.getBackend()}] box head error relative to max |output|: logits ${errLogits.toExponential(2)}, deltas ${errDeltas.toExponential(2)}` +
+      `[${backend}] box head error relative to max |output|: logits ${errLogits.toExponential(2)}, deltas ${errDeltas.toExponential(2)}` +
         ` (elementwise with floor 1: ${maxRelError(ourLogits, theirLogits).toExponential(2)}, ${maxRelError(ourDeltas, theirDeltas).toExponential(2)})`,
     );
     expect(errLogits).toBeLessThanOrEqual(1e-5);
     expect(errDeltas).toBeLessThanOrEqual(1e-5);
-    tf.dispose([classLogits, boxRegression]);
   });
 
   test('detect() on pooled features matches torchvision detections both ways', async () => {
-    const proposals = fx.proposals.map((p) => tf.tensor2d(p, [p.length, 4]));
-    const dets = await heads.detect(features, proposals, fx.imageSizes);
     for (let i = 0; i < 2; i++) {
       const ours: PlainDetections = {
         boxes: (await dets[i].predBoxes.array()) as number[][],
@@ -93,31 +100,37 @@ describeEachBackend('box head and predictor', () => {
       const theirs = fx.detections[i];
       const a = matchedFraction(theirs, ours);
       const b = matchedFraction(ours, theirs);
-      console.log(`[${tf.getBackend()}] image ${i}: ${theirs.scores.length} torchvision / ${ours.scores.length} ours; matched ${(100 * a).toFixed(1)}% / ${(100 * b).toFixed(1)}%`);
+      console.log(`[${backend}] image ${i}: ${theirs.scores.length} torchvision / ${ours.scores.length} ours; matched ${(100 * a).toFixed(1)}% / ${(100 * b).toFixed(1)}%`);
       expect(theirs.scores.length).toBeGreaterThan(20);
       expect(a).toBeGreaterThanOrEqual(0.98);
       expect(b).toBeGreaterThanOrEqual(0.98);
     }
-    tf.dispose(proposals);
-    for (const d of dets) tf.dispose([d.predBoxes, d.predScores, d.predLabels]);
   });
 
-  test('zero RoIs give empty outputs', () => {
-    const { classLogits, boxRegression } = heads.predictBoxes(tf.zeros([0, 7, 7, 256]) as tf.Tensor4D);
+  test('zero RoIs give empty outputs and no detections', async () => {
+    const empty = tf.zeros([0, 7, 7, 256]) as tf.Tensor4D;
+    const { classLogits, boxRegression } = heads.predictBoxes(empty);
     expect(classLogits.shape).toEqual([0, 91]);
     expect(boxRegression.shape).toEqual([0, 364]);
-    tf.dispose([classLogits, boxRegression]);
+    const none = tf.zeros([0, 4]) as tf.Tensor2D;
+    const [det] = await heads.detect(empty, [none], [[30, 40]]);
+    expect(det.predBoxes.shape).toEqual([0, 4]);
+    disposeDetections([det]);
+    tf.dispose([empty, none, classLogits, boxRegression]);
   });
 
   test('does not leak tensors', async () => {
+    // small sizes: the same code paths as the full heads at a fraction of the cost
+    const small = new RoIHeads({ inChannels: 4, representationSize: 8, numClasses: 5, maskLayers: [4] });
+    const x = tf.randomUniform([3, 7, 7, 4]) as tf.Tensor4D;
+    const p = tf.tensor2d([[0, 0, 10, 10], [2, 2, 9, 12], [5, 5, 20, 20]]);
     const before = tf.memory().numTensors;
-    const out = heads.predictBoxes(features);
-    tf.dispose([out.classLogits, out.boxRegression]);
-    const proposals = fx.proposals.map((p) => tf.tensor2d(p, [p.length, 4]));
-    const dets = await heads.detect(features, proposals, fx.imageSizes);
-    tf.dispose(proposals);
-    for (const d of dets) tf.dispose([d.predBoxes, d.predScores, d.predLabels]);
+    const o = small.predictBoxes(x);
+    tf.dispose([o.classLogits, o.boxRegression]);
+    disposeDetections(await small.detect(x, [p], [[30, 30]], { scoreThresh: 0 }));
     expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, p]);
+    small.dispose();
   });
 });
 

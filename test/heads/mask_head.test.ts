@@ -9,6 +9,7 @@ import {
   hashedValues,
   loadHashedWeights,
   maxRelError,
+  nchwToNhwc,
   normRelError,
   readHeadsFixture,
   type HashedSpec,
@@ -32,7 +33,7 @@ const totalMasks = labels.length;
 /** The first `n` hashed mask features as NHWC `[n, 14, 14, 256]` (the hash is per element index). */
 function maskFeatures(n: number): tf.Tensor4D {
   const values = hashedValues({ ...fx.maskFeatures, shape: [n, 256, 14, 14] }); // torch order
-  return tf.tidy(() => tf.transpose(tf.tensor4d(values, [n, 256, 14, 14]), [0, 2, 3, 1]));
+  return nchwToNhwc(values, [n, 256, 14, 14]);
 }
 
 /** Mask head + predictor of the fixture (the box branch is not needed here). */

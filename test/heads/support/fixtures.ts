@@ -24,18 +24,33 @@ export interface HashedSpec {
   scale: number;
 }
 
-/** The hashed tensor's values in torch (row-major) order. */
+const cache = new Map<string, Float32Array>();
+
+/** The hashed tensor's values in torch (row-major) order (cached: fc6 alone is 12.8M values). */
 export function hashedValues(spec: HashedSpec): Float32Array {
+  const key = `${spec.shape}/${spec.seed}/${spec.scale}`;
+  let out = cache.get(key);
+  if (!out) {
+    out = computeHashed(spec);
+    cache.set(key, out);
+  }
+  return out;
+}
+
+// Global lookups of Math are slow inside jest's sandbox; the loops below run 12.8M times for fc6.
+const imul = Math.imul;
+
+function computeHashed(spec: HashedSpec): Float32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
-  const base = Math.imul(spec.seed, 0x9e3779b9);
+  const base = imul(spec.seed, 0x9e3779b9);
   const scale = Math.fround(spec.scale);
   for (let i = 0; i < n; i++) {
     let x = (i + base) >>> 0;
     x ^= x >>> 16;
-    x = Math.imul(x, 0x7feb352d);
+    x = imul(x, 0x7feb352d);
     x ^= x >>> 15;
-    x = Math.imul(x, 0x846ca68b);
+    x = imul(x, 0x846ca68b);
     x ^= x >>> 16;
     const u = ((x >>> 8) - 8388608) / 8388608; // exact in float32
     out[i] = u * scale; // stored as float32: one rounding of an exact double product
@@ -45,7 +60,18 @@ export function hashedValues(spec: HashedSpec): Float32Array {
 
 /** Hashed NCHW features `[R, C, H, W]` as our NHWC `[R, H, W, C]`. */
 export function hashedNhwc(spec: HashedSpec): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.tensor4d(hashedValues(spec), spec.shape as [number, number, number, number]), [0, 2, 3, 1]));
+  return nchwToNhwc(hashedValues(spec), spec.shape as [number, number, number, number]);
+}
+
+/** NCHW values -> NHWC tensor, permuted in JS (the cpu backend's transpose is slow under jest). */
+export function nchwToNhwc(values: Float32Array, shape: readonly [number, number, number, number]): tf.Tensor4D {
+  const [n, c, h, w] = shape;
+  const t = new Float32Array(n * c * h * w);
+  for (let i = 0; i < n; i++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) t[((i * h + y) * w + x) * c + ch] = values[((i * c + ch) * h + y) * w + x];
+  return tf.tensor4d(t, [n, h, w, c]);
 }
 
 /** Writes hashed torch-layout weights into the layer by state_dict key; all keys must match. */
@@ -55,9 +81,31 @@ export function loadHashedWeights(layer: TorchLayer, specs: Record<string, Hashe
   for (const [key, p] of params) {
     const spec = specs[prefix + key];
     if (!spec) throw new Error(`fixture lacks ${prefix + key}`);
-    tf.tidy(() => {
-      p.variable.write(fromTorchLayout(tf.tensor(hashedValues(spec), spec.shape), p.layout));
-    });
+    const values = hashedValues(spec);
+    if (p.layout === 'linear') {
+      // [out, in] -> [in, out] in JS: the cpu backend's transpose takes tens of seconds on fc6
+      const [o, i] = spec.shape;
+      const t = new Float32Array(values.length);
+      for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) t[c * o + r] = values[r * i + c];
+      tf.tidy(() => {
+        p.variable.write(tf.tensor(t, [i, o]));
+      });
+    } else if (p.layout === 'conv' || p.layout === 'conv_transpose') {
+      // torch [b, a, kh, kw] -> ours [kh, kw, a, b] (both layouts permute 2, 3, 1, 0)
+      const [b, a, kh, kw] = spec.shape;
+      const t = new Float32Array(values.length);
+      for (let ib = 0; ib < b; ib++)
+        for (let ia = 0; ia < a; ia++)
+          for (let y = 0; y < kh; y++)
+            for (let x = 0; x < kw; x++) t[((y * kw + x) * a + ia) * b + ib] = values[((ib * a + ia) * kh + y) * kw + x];
+      tf.tidy(() => {
+        p.variable.write(tf.tensor(t, [kh, kw, a, b]));
+      });
+    } else {
+      tf.tidy(() => {
+        p.variable.write(fromTorchLayout(tf.tensor(values, spec.shape), p.layout));
+      });
+    }
   }
   const extra = wanted.filter((k) => !params.has(k.slice(prefix.length)));
   if (extra.length > 0) throw new Error(`fixture has keys the layer lacks: ${extra}`);
