@@ -2,21 +2,79 @@
  * maskrcnn-tfjs: Mask R-CNN in TypeScript on TensorFlow.js, numerically equal to torchvision's
  * `maskrcnn_resnet50_fpn` stage by stage.
  *
+ * @example
+ * ```ts
+ * import { fromTorchvision } from 'maskrcnn-tfjs';
+ * const model = await fromTorchvision('maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
+ * const [result] = await model.predict('street.jpg');
+ * ```
+ *
  * @packageDocumentation
  */
+// The public API.
+export * from './api/model';
+export * from './api/coco_results';
+export * from './api/evaluate_model';
 export * from './backend';
+export * from './model/mask_rcnn';
+export * from './model/coco_names';
+
+// The pipeline, stage by stage.
+export * from './transform/resize_rule';
+export * from './transform/generalized_rcnn_transform';
 export * from './nn/torch_layer';
 export * from './nn/conv2d';
 export * from './backbone/frozen_batch_norm';
+export * from './backbone/conv_bn';
 export * from './backbone/bottleneck';
 export * from './backbone/resnet';
 export * from './backbone/backbone_with_fpn';
 export * from './fpn/feature_pyramid_network';
-export * from './transform/resize_rule';
-export * from './transform/generalized_rcnn_transform';
+export * from './boxes';
+export * from './rpn';
+export * from './roi';
+export * from './heads';
+export * from './postprocess';
+
+// Weights: torchvision checkpoints and our own format.
 export * from './io';
 export * from './io/state_dict';
 export * from './io/native_weights';
 export * from './io/file_handler';
-export * from './boxes';
-export * from './rpn';
+
+// Data and evaluation.
+export * from './data';
+export * from './util/random';
+export {
+  CocoGroundTruth,
+  CocoDetections,
+  CocoEvaluator,
+  IOU_TYPES,
+  STAT_NAMES,
+  defaultParams,
+  resolveParams,
+  linspace,
+  formatFixed,
+} from './eval';
+export type {
+  CocoImage,
+  CocoAnnotation,
+  CocoDataset as CocoInstancesJson,
+  CocoCategory as CocoCategoryJson,
+  Prediction as EvalPrediction,
+  IouType,
+  GtAnnotation,
+  DetectionMask,
+  CocoEvalParams,
+  EvalImage,
+  Accumulated,
+  CocoSummary,
+  CategoryAp,
+  EvalProgress,
+  DetectionsInput,
+} from './eval';
+
+// Training building blocks (the training loop itself is not released yet).
+export * from './losses';
+export * from './train/targets';
+export * from './kernels/register';

@@ -2,8 +2,14 @@
  * `maskrcnn eval`: COCO evaluation of a results file against an instances file, printing
  * pycocotools' table.
  */
+import * as fs from 'fs';
 import { Command, Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { load } from '../api/model';
+import { evaluateModel, ModelEvaluation } from '../api/evaluate_model';
+import { describeBackend } from '../backend';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
+import { numberIn } from './model_options';
 
 /** Values of `--iou`. */
 export const EVAL_IOU_CHOICES = ['bbox', 'segm', 'both'] as const;
@@ -65,6 +71,66 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
   });
 }
 
+/** Options of {@link runModelEval}. */
+export interface ModelEvalOptions {
+  /** COCO instances json whose images are evaluated. */
+  gt: string;
+  /** Folder holding the images named by the json's file_name. */
+  images: string;
+  /** torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs. */
+  weights: string;
+  iou?: (typeof EVAL_IOU_CHOICES)[number];
+  maxImages?: number;
+  /** Write the COCO results here (never overwritten unless `force`). */
+  out?: string;
+  force?: boolean;
+  backend?: string;
+  /** Show a progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/**
+ * Runs a model on a dataset folder and prints pycocotools' tables.
+ *
+ * @example
+ * ```ts
+ * await runModelEval({ gt: 'val/instances.json', images: 'val/images', weights: 'model.pth' });
+ * ```
+ */
+export async function runModelEval(o: ModelEvalOptions, log: (line: string) => void = console.log): Promise<ModelEvaluation> {
+  if (o.out !== undefined && fs.existsSync(o.out) && !o.force) throw new Error(`Error in eval: ${o.out} exists; pass --force to replace it`);
+  const model = await load(o.weights, { backend: o.backend });
+  const bar = new SingleBar({ format: 'eval [{bar}] {value}/{total} images | {duration}s | ETA {eta}s', stream: process.stderr });
+  const showBar = o.progress ?? process.stderr.isTTY === true;
+  try {
+    if (model.backend) log(describeBackend(model.backend));
+    const iou = o.iou ?? 'both';
+    const result = await evaluateModel(model, o.gt, o.images, {
+      iouTypes: iou === 'both' ? ['bbox', 'segm'] : [iou],
+      maxImages: o.maxImages,
+      onProgress: (done, total) => {
+        if (!showBar) return;
+        if (done <= 1) bar.start(total, 0);
+        bar.update(done);
+      },
+    });
+    if (showBar) bar.stop();
+    log(`${result.imagesEvaluated} images, ${result.results.length} detections, ${result.seconds.toFixed(1)} s`);
+    for (const s of result.summaries) {
+      log(`IoU metric: ${s.iouType}`);
+      for (const line of s.lines) log(line);
+    }
+    if (o.out !== undefined) {
+      fs.writeFileSync(`${o.out}.tmp`, JSON.stringify(result.results));
+      fs.renameSync(`${o.out}.tmp`, o.out);
+      log(`wrote ${o.out}`);
+    }
+    return result;
+  } finally {
+    model.dispose();
+  }
+}
+
 /**
  * Adds `eval` to the `maskrcnn` program.
  *
@@ -78,14 +144,28 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
 export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
-    .description('COCO evaluation of a results file (equal to pycocotools COCOeval)')
+    .description('COCO evaluation (equal to pycocotools COCOeval) of a results file, or of a model on a dataset folder')
     .requiredOption('--gt <file>', 'COCO instances json (ground truth)')
-    .requiredOption('--dt <file>', 'COCO results json')
+    .option('--dt <file>', 'COCO results json to evaluate')
+    .option('--weights <path>', 'evaluate this model instead (.pth or a saved folder); needs --images')
+    .option('--images <dir>', 'folder of the images named in --gt (with --weights)')
+    .option('--max-images <n>', 'with --weights: only the first n images', numberIn(1, 1e9, true))
+    .option('--out <file>', 'with --weights: write the COCO results json')
+    .option('--force', 'replace --out if it exists')
+    .option('--backend <name>', 'with --weights: auto, tensorflow-gpu, tensorflow, wasm or cpu')
     .addOption(
       new Option('--iou <type>', 'IoU type (default: both when results have masks, else bbox)').choices([...EVAL_IOU_CHOICES]),
     )
     .option('--per-category', 'also print AP per category')
-    .action((opts: EvalOptions) => {
-      runEval(opts);
+    .action(async (opts: Partial<EvalOptions & ModelEvalOptions>) => {
+      if ((opts.dt === undefined) === (opts.weights === undefined)) {
+        throw new Error('Error in eval: give either --dt (a results file) or --weights with --images (a model)');
+      }
+      if (opts.dt !== undefined) {
+        runEval(opts as EvalOptions);
+        return;
+      }
+      if (opts.images === undefined) throw new Error('Error in eval: --weights needs --images <dir>');
+      await runModelEval(opts as ModelEvalOptions);
     });
 }

@@ -3,7 +3,9 @@
  * The `maskrcnn` command line: one program, subcommands registered from their own files.
  */
 import { Command } from 'commander';
+import { registerDemoCommand } from './demo_command';
 import { registerEvalCommand } from './eval_command';
+import { registerPredictCommand } from './predict_command';
 
 /**
  * Builds the `maskrcnn` program with every subcommand.
@@ -16,7 +18,9 @@ import { registerEvalCommand } from './eval_command';
 export function createProgram(): Command {
   const program = new Command('maskrcnn');
   program.description('Mask R-CNN on TensorFlow.js, numerically equal to torchvision').showHelpAfterError();
+  registerPredictCommand(program);
   registerEvalCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -23,13 +23,13 @@ export interface EvalImage {
   /** Detection ids (1..N), highest score first. */
   readonly dtIds: Uint32Array;
   readonly dtScores: Float64Array;
-  /** [T, D]: 1 where the detection matched a ground truth (pycocotools' dtMatches != 0). */
+  /** `[T, D]`: 1 where the detection matched a ground truth (pycocotools' dtMatches != 0). */
   readonly dtMatched: Uint8Array;
-  /** [T, D]: 1 where the detection is ignored (matched to an ignored gt, or unmatched and outside the area range). */
+  /** `[T, D]`: 1 where the detection is ignored (matched to an ignored gt, or unmatched and outside the area range). */
   readonly dtIgnore: Uint8Array;
   /** Ground-truth ids, not-ignored first (stable). */
   readonly gtIds: Float64Array;
-  /** [G]: 1 where the ground truth is ignored (crowd, or area outside the range). */
+  /** `[G]`: 1 where the ground truth is ignored (crowd, or area outside the range). */
   readonly gtIgnore: Uint8Array;
 }
 

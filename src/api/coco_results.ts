@@ -1,0 +1,51 @@
+/**
+ * Predictions as COCO results (the format pycocotools' loadRes and our COCOeval read):
+ * `{ image_id, category_id, bbox: [x, y, w, h], score, segmentation: { size, counts } }`, with the
+ * mask as a compressed RLE string identical to pycocotools' `mask.encode`.
+ */
+import { fromMaskRowMajor } from '../data/mask/encode';
+import { toCompressedJson } from '../data/mask/rle_string';
+import type { CocoResult } from '../eval/coco_types';
+import type { Prediction } from './model';
+
+export type { CocoResult };
+
+/** Options of {@link toCocoResults}. */
+export interface CocoResultOptions {
+  /**
+   * Category id of each label (indexed by label). Default: the label itself, which is right
+   * for torchvision's COCO models (their 91 labels are COCO's category ids).
+   */
+  labelToCategoryId?: readonly number[];
+  /** Include the masks as RLE (default true). */
+  masks?: boolean;
+}
+
+/**
+ * Converts predictions to COCO results.
+ *
+ * @example
+ * ```ts
+ * const preds = await model.predict(['000139.jpg']);
+ * fs.writeFileSync('results.json', JSON.stringify(toCocoResults(preds, [139])));
+ * ```
+ */
+export function toCocoResults(predictions: readonly Prediction[], imageIds: readonly number[], options: CocoResultOptions = {}): CocoResult[] {
+  if (imageIds.length !== predictions.length) {
+    throw new Error(`Error in toCocoResults: ${predictions.length} predictions but ${imageIds.length} image ids`);
+  }
+  const out: CocoResult[] = [];
+  predictions.forEach((p, i) => {
+    for (const d of p.detections) {
+      const categoryId = options.labelToCategoryId ? options.labelToCategoryId[d.label] : d.label;
+      if (categoryId === undefined) {
+        throw new Error(`Error in toCocoResults: label ${d.label} has no entry in labelToCategoryId (${options.labelToCategoryId!.length} entries)`);
+      }
+      const [x1, y1, x2, y2] = d.box;
+      const r: CocoResult = { image_id: imageIds[i], category_id: categoryId, bbox: [x1, y1, x2 - x1, y2 - y1], score: d.score };
+      if (options.masks ?? true) r.segmentation = toCompressedJson(fromMaskRowMajor(d.mask, p.height, p.width));
+      out.push(r);
+    }
+  });
+  return out;
+}

@@ -1,0 +1,78 @@
+/**
+ * COCO evaluation of a model on a dataset folder: predict every image of an instances file,
+ * then score the results with our COCOeval (equal to pycocotools').
+ */
+import * as path from 'path';
+import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
+import { CocoResult, toCocoResults } from './coco_results';
+import type { MaskRCNNModel, PredictOptions } from './model';
+
+/** Options of {@link evaluateModel}. */
+export interface EvaluateModelOptions {
+  /** Default ['bbox', 'segm']. */
+  iouTypes?: IouType[];
+  /** Images per predict call; default 1. */
+  batchSize?: number;
+  /** Evaluate only the first N images (by id); default all. */
+  maxImages?: number;
+  /** Category id of each label; default the label (torchvision COCO models). */
+  labelToCategoryId?: readonly number[];
+  /** Passed to predict; scoreThreshold defaults to 0.05 as torchvision's evaluation. */
+  predict?: Omit<PredictOptions, 'returnProbabilities'>;
+  /** Called after each batch with (images done, images in all). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What {@link evaluateModel} measured. */
+export interface ModelEvaluation {
+  readonly results: CocoResult[];
+  readonly summaries: CocoSummary[];
+  readonly imagesEvaluated: number;
+  readonly seconds: number;
+}
+
+/**
+ * Runs `model` on every image listed in `annotationFile` (files under `imagesDir`) and evaluates.
+ *
+ * @example
+ * ```ts
+ * const { summaries } = await evaluateModel(model, 'val/instances.json', 'val/images');
+ * console.log(summaries[0].lines.join('\n'));
+ * ```
+ */
+export async function evaluateModel(
+  model: MaskRCNNModel,
+  annotationFile: string,
+  imagesDir: string,
+  options: EvaluateModelOptions = {},
+): Promise<ModelEvaluation> {
+  const start = Date.now();
+  const gt = CocoGroundTruth.fromFile(annotationFile);
+  const ids = gt.imageIds.slice(0, options.maxImages ?? gt.imageIds.length);
+  const batchSize = options.batchSize ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`Error in evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
+  const results: CocoResult[] = [];
+  for (let i = 0; i < ids.length; i += batchSize) {
+    const batchIds = ids.slice(i, i + batchSize);
+    const files = batchIds.map((id) => {
+      const name = gt.images.get(id)!.file_name;
+      if (name === undefined) throw new Error(`Error in evaluateModel: image ${id} of ${annotationFile} has no file_name`);
+      return path.join(imagesDir, name);
+    });
+    const predictions = await model.predict(files, options.predict);
+    predictions.forEach((p, k) => {
+      const [h, w] = gt.imageSize(batchIds[k]);
+      if (p.height !== h || p.width !== w) {
+        throw new Error(`Error in evaluateModel: ${files[k]} is ${p.width}x${p.height} but ${annotationFile} says ${w}x${h}`);
+      }
+    });
+    results.push(...toCocoResults(predictions, batchIds, { labelToCategoryId: options.labelToCategoryId }));
+    options.onProgress?.(Math.min(i + batchSize, ids.length), ids.length);
+  }
+  const iouTypes = options.iouTypes ?? ['bbox', 'segm'];
+  const summaries = iouTypes.map((iouType) => {
+    const dt = CocoDetections.fromResults(results, gt, `${model.network.name} results`);
+    return new CocoEvaluator(gt, dt, iouType, { imgIds: [...ids] }).evaluate().accumulate().summarize();
+  });
+  return { results, summaries, imagesEvaluated: ids.length, seconds: (Date.now() - start) / 1000 };
+}
