@@ -32,11 +32,11 @@ export type ImageInput = tf.Tensor3D | string | Uint8Array | PixelBuffer;
 
 /** Options of {@link MaskRCNNModel.predict}. */
 export interface PredictOptions {
-  /** Minimum class score of a detection (torchvision's box_score_thresh); default 0.05. */
+  /** Minimum class score of a detection (torchvision's box_score_thresh); default the model's (0.05). */
   scoreThreshold?: number;
   /** Probability above which a mask pixel is set; default 0.5. */
   maskThreshold?: number;
-  /** Detections kept per image (torchvision's box_detections_per_img); default 100. */
+  /** Detections kept per image (torchvision's box_detections_per_img); default the model's (100). */
   maxDetections?: number;
   /** Also return each detection's full-size mask probabilities; default false. */
   returnProbabilities?: boolean;
@@ -110,7 +110,7 @@ export class MaskRCNNModel {
 
   /** Detects and segments objects; one {@link Prediction} per input image. */
   async predict(images: ImageInput | readonly ImageInput[], options: PredictOptions = {}): Promise<Prediction[]> {
-    const o = checkPredictOptions(options);
+    const o = checkPredictOptions(options, this.network);
     const inputs = isSingleInput(images) ? [images] : [...images];
     if (inputs.length === 0) return [];
     const tensors: tf.Tensor3D[] = [];
@@ -173,13 +173,22 @@ function isSingleInput(x: ImageInput | readonly ImageInput[]): x is ImageInput {
   return !Array.isArray(x) || (x.length > 0 && typeof x[0] === 'number');
 }
 
-function checkPredictOptions(options: PredictOptions): Required<PredictOptions> {
+/** Options with defaults filled in: the model's own detection settings, mask threshold 0.5. */
+function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Required<PredictOptions> {
   for (const k of Object.keys(options)) {
     if (!PREDICT_OPTION_NAMES.includes(k)) {
       throw new Error(`Error in predict: unknown option '${k}'; valid options are ${PREDICT_OPTION_NAMES.join(', ')}`);
     }
   }
-  const o = { scoreThreshold: 0.05, maskThreshold: 0.5, maxDetections: 100, returnProbabilities: false, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PredictOptions;
+  const defaults = network.roiHeads.detectionOptions;
+  const o = {
+    scoreThreshold: defaults.scoreThresh,
+    maskThreshold: 0.5,
+    maxDetections: defaults.detectionsPerImg,
+    returnProbabilities: false,
+    ...given,
+  };
   for (const k of ['scoreThreshold', 'maskThreshold'] as const) {
     if (typeof o[k] !== 'number' || !(o[k] >= 0 && o[k] <= 1)) throw new Error(`Error in predict: ${k} must be a number in [0, 1], got ${o[k]}`);
   }
