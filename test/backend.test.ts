@@ -8,10 +8,23 @@ describe('selectBackend', () => {
     else process.env.MASKRCNN_BACKEND = saved;
   });
 
-  it('auto falls back past the missing tfjs-node packages and reports why', async () => {
+  const installed = (name: string) => {
+    try {
+      require.resolve(name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const nodeBackends = installed('@tensorflow/tfjs-node-gpu') || installed('@tensorflow/tfjs-node');
+
+  it('auto takes tfjs-node when installed, else falls back past it to wasm and reports why', async () => {
     delete process.env.MASKRCNN_BACKEND;
     const choice = await selectBackend();
-    // tfjs-node cannot be installed on this machine, so auto must land on wasm.
+    if (nodeBackends) {
+      expect(choice.backend).toBe('tensorflow');
+      return;
+    }
     expect(choice.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(choice.requested).toBe('auto');
