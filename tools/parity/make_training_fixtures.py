@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Training-mode reference fixtures from torchvision for the training-loss parity test.
+
+Builds the same seeded maskrcnn_resnet50_fpn as tools/parity/make_fixtures.py (its seed, batch
+norm randomisation and head gains, imported from it), switches it to training mode and computes
+torchvision 0.14's five losses on a small batch with masks, then the gradients of a few
+parameters after loss.backward().
+
+Deterministic sampling: both fg/bg samplers get a batch size far above the number of candidates,
+so torchvision takes every positive and every negative (min(num_pos, B * f) = num_pos and
+min(num_neg, B - num_pos) = num_neg) and its random permutation changes nothing but the order of
+a sum. The TypeScript side uses the same sizes.
+
+The backbone of a weights=None model uses nn.BatchNorm2d; in training mode that would normalise
+with batch statistics, which FrozenBatchNorm2d (torchvision's choice for pretrained backbones,
+and ours) never does. The batch norms are therefore kept in eval mode: the running statistics
+are used, exactly the frozen affine map.
+
+The transform is bypassed: the batch is normalised and padded here (to a multiple of 32) and
+recorded, and the model's backbone, rpn and roi_heads run on it as GeneralizedRCNN.forward does.
+
+Output (git-ignored): .fixtures/training/
+  maskrcnn_seeded_train.pth  the state_dict (torch.save zip format)
+  index.json                 {meta, tensors: {name: {shape, dtype, file}}}
+  tensors/<name>.bin         raw little-endian float32 / int32 data, torch layout
+
+Run standalone: /usr/bin/python3 tools/parity/make_training_fixtures.py [--out DIR]
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torchvision
+from torchvision.models.detection import maskrcnn_resnet50_fpn
+from torchvision.models.detection.image_list import ImageList
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_fixtures as mf  # noqa: E402  (seed, batch-norm randomisation, head gains, Recorder)
+
+# Take-all sampling (see the module docstring); the TypeScript test passes the same values.
+TAKE_ALL = 1_000_000
+# Two images of different sizes padded into one 128 x 160 batch.
+IMAGE_SIZES = [(128, 160), (120, 150)]
+BATCH_SHAPE = (128, 160)
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+# Ground truth per image: (label, box xyxy in resized pixels, mask shape).
+GROUND_TRUTH = [
+    [(1, (10.0, 12.0, 70.0, 90.0), "ellipse"), (18, (60.5, 30.25, 150.0, 110.0), "rect"), (3, (90.0, 5.0, 130.0, 40.0), "ellipse")],
+    [(5, (20.0, 20.0, 100.0, 100.0), "ellipse"), (62, (4.0, 60.0, 60.0, 116.0), "rect")],
+]
+GRAD_PARAMS = [
+    "rpn.head.conv.0.0.weight",
+    "roi_heads.box_predictor.cls_score.weight",
+    "roi_heads.mask_predictor.mask_fcn_logits.weight",
+    "backbone.fpn.layer_blocks.0.0.weight",
+    "backbone.body.layer4.0.conv1.weight",
+]
+LOSS_NAMES = ["loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask"]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", ".fixtures", "training"))
+    return p.parse_args()
+
+
+def make_mask(h, w, box, kind):
+    x0, y0, x1, y1 = box
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
+    if kind == "rect":
+        m = (xx >= x0 + 3) & (xx <= x1 - 3) & (yy >= y0 + 3) & (yy <= y1 - 3)
+    else:
+        cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
+        m = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1.0
+    return m.astype(np.uint8)
+
+
+def make_images(gen):
+    """Smooth random colour fields (features vary over the image), values in [0, 1]."""
+    images = []
+    for h, w in IMAGE_SIZES:
+        coarse = torch.rand(1, 3, h // 8, w // 8, generator=gen)
+        img = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0]
+        images.append((img + 0.1 * torch.rand(3, h, w, generator=gen)).clamp(0, 1))
+    return images
+
+
+def main():
+    args = parse_args()
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(mf.SEED)
+    gen = torch.Generator().manual_seed(mf.SEED)
+
+    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+    with torch.no_grad():
+        n_bn = mf.randomise_frozen_bn(model, gen)
+        model.roi_heads.box_predictor.cls_score.weight.mul_(mf.CLS_SCORE_GAIN)
+        model.rpn.head.cls_logits.weight.mul_(mf.RPN_OBJECTNESS_GAIN)
+        model.rpn.head.cls_logits.bias.mul_(mf.RPN_OBJECTNESS_GAIN)
+        model.rpn.head.bbox_pred.weight.mul_(mf.RPN_DELTA_GAIN)
+        model.rpn.head.bbox_pred.bias.mul_(mf.RPN_DELTA_GAIN)
+        model.roi_heads.mask_predictor.mask_fcn_logits.weight.mul_(mf.MASK_LOGIT_GAIN)
+        model.roi_heads.mask_predictor.mask_fcn_logits.bias.mul_(mf.MASK_LOGIT_GAIN)
+    torch.save(model.state_dict(), os.path.join(out, "maskrcnn_seeded_train.pth"))
+
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()  # running statistics: the FrozenBatchNorm2d map (see the docstring)
+    model.rpn.fg_bg_sampler.batch_size_per_image = TAKE_ALL
+    model.roi_heads.fg_bg_sampler.batch_size_per_image = TAKE_ALL
+
+    rec = mf.Recorder(out)
+    images = make_images(gen)
+    batch = torch.zeros(len(images), 3, *BATCH_SHAPE)
+    mean = torch.tensor(MEAN)[:, None, None]
+    std = torch.tensor(STD)[:, None, None]
+    for i, img in enumerate(images):
+        h, w = IMAGE_SIZES[i]
+        batch[i, :, :h, :w] = (img - mean) / std
+    rec.add("batch/images", batch)
+    rec.add("batch/image_sizes", torch.tensor(IMAGE_SIZES))
+
+    targets = []
+    for i, gts in enumerate(GROUND_TRUTH):
+        h, w = IMAGE_SIZES[i]
+        boxes = torch.tensor([b for _, b, _ in gts], dtype=torch.float32).reshape(-1, 4)
+        labels = torch.tensor([l for l, _, _ in gts], dtype=torch.int64)
+        masks = torch.from_numpy(np.stack([make_mask(h, w, b, k) for _, b, k in gts])) if gts else torch.zeros(0, h, w, dtype=torch.uint8)
+        targets.append({"boxes": boxes, "labels": labels, "masks": masks})
+        rec.add(f"targets/{i}/boxes", boxes)
+        rec.add(f"targets/{i}/labels", labels)
+        rec.add(f"targets/{i}/masks", masks)
+
+    # GeneralizedRCNN.forward after the transform.
+    image_list = ImageList(batch, list(IMAGE_SIZES))
+    features = model.backbone(batch)
+    proposals, rpn_losses = model.rpn(image_list, features, targets)
+    for i, p in enumerate(proposals):
+        rec.add(f"rpn/proposals/{i}", p)
+    _, roi_losses = model.roi_heads(features, proposals, image_list.image_sizes, targets)
+    losses = {**rpn_losses, **roi_losses}
+    for name in LOSS_NAMES:
+        rec.add(f"losses/{name}", losses[name].detach().reshape(()))
+    total = sum(losses[name] for name in LOSS_NAMES)
+    model.zero_grad()
+    total.backward()
+    params = dict(model.named_parameters())
+    for name in GRAD_PARAMS:
+        rec.add(f"grads/{name}", params[name].grad)
+
+    meta = {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "seed": mf.SEED,
+        "take_all": TAKE_ALL,
+        "image_sizes": IMAGE_SIZES,
+        "batch_shape": BATCH_SHAPE,
+        "batch_norms_randomised": n_bn,
+        "proposals": [len(p) for p in proposals],
+        "losses": {k: float(losses[k]) for k in LOSS_NAMES},
+        "grad_params": GRAD_PARAMS,
+        "rpn_pre_nms_top_n_train": model.rpn._pre_nms_top_n["training"],
+        "rpn_post_nms_top_n_train": model.rpn._post_nms_top_n["training"],
+    }
+    rec.write_index(meta)
+    print(f"make_training_fixtures: losses {meta['losses']}, proposals {meta['proposals']}; wrote {len(rec.index)} tensors to {out}")
+
+
+if __name__ == "__main__":
+    main()
