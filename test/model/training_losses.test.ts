@@ -52,7 +52,7 @@ function randomModel(): MaskRCNN {
   let seed = 1;
   for (const [key, p] of model.stateDict()) {
     const v = p.variable;
-    const shape = v.shape;
+    const shape = v.shape as number[]; // built variables have no null dimensions
     const value = tf.tidy(() => {
       if (shape.length === 1) return key.endsWith('.weight') || key.endsWith('running_var') ? tf.ones(shape) : tf.zeros(shape);
       const fanIn = shape.slice(0, -1).reduce((a, b) => a * b, 1); // conv [kh, kw, in, out], linear [in, out]
