@@ -18,7 +18,8 @@
  * rename). A crash or SIGKILL at any point leaves the previous checkpoint and `latest` intact;
  * the leftover temp folder of a dead process is removed by the next save. Older checkpoints are
  * deleted (keeping the newest `keep`) only after the new one is in place, and only folders whose
- * names and manifests are ours are ever deleted.
+ * names and manifests are ours are ever deleted. One save at a time per directory: a second
+ * concurrent save to the same directory from this process is rejected.
  *
  * The optimizer state is an opaque record of named float32 arrays plus scalars, so any optimizer
  * can be saved without this module knowing its update rule.
@@ -286,8 +287,12 @@ function describeOptimizer(state: OptimizerStateRecord | undefined): {
   return { scalars, entries, arrays };
 }
 
+/** Roots with a save in progress in this process (one save at a time per root). */
+const savingRoots = new Set<string>();
+
+/** Whether another process `pid` may still be writing; our own pid never is (see savingRoots). */
 function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
+  if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -321,16 +326,30 @@ async function stepFolders(root: string): Promise<{ name: string; step: number }
     .sort((x, y) => y.step - x.step || (x.name < y.name ? 1 : -1));
 }
 
-/** Removes temp folders and pointer temp files left by processes that no longer run. */
+/**
+ * Removes temp folders and pointer temp files left by processes that no longer run. A checkpoint
+ * moved aside for a same-step replacement that never landed is moved back instead.
+ */
 async function removeStaleTemps(root: string): Promise<void> {
   for (const entry of await fs.readdir(root, { withFileTypes: true })) {
     const folder = TEMP_DIR.exec(entry.name);
     if (folder && entry.isDirectory() && !isAlive(Number(folder[3]))) {
-      await fs.rm(path.join(root, entry.name), { recursive: true, force: true });
+      const stale = path.join(root, entry.name);
+      const original = path.join(root, checkpointName(Number(folder[1])));
+      const restore = folder[2] === 'old' && !(await exists(original)) && (await isOurCheckpoint(stale));
+      if (restore) await fs.rename(stale, original);
+      else await fs.rm(stale, { recursive: true, force: true });
     }
     const pointer = LATEST_TEMP.exec(entry.name);
     if (pointer && entry.isFile() && !isAlive(Number(pointer[1]))) await fs.rm(path.join(root, entry.name), { force: true });
   }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function writeLatest(root: string, name: string): Promise<void> {
@@ -367,6 +386,30 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, op
   const progress = options.onProgress ?? (() => undefined);
 
   const root = path.resolve(dir);
+  if (savingRoots.has(root)) throw new Error(`Error in saveCheckpoint: another save to ${root} is in progress; await it first`);
+  savingRoots.add(root);
+  try {
+    return await writeCheckpoint({ root, step, epoch, rngState, keep, optimizer, metrics, content, progress });
+  } finally {
+    savingRoots.delete(root);
+  }
+}
+
+/** A validated save request. */
+interface SaveJob {
+  readonly root: string;
+  readonly step: number;
+  readonly epoch: number;
+  readonly rngState: RngState;
+  readonly keep: number;
+  readonly optimizer: ReturnType<typeof describeOptimizer>;
+  readonly metrics: Record<string, number | null>;
+  readonly content: CheckpointContent;
+  readonly progress: (event: CheckpointProgress) => void | Promise<void>;
+}
+
+async function writeCheckpoint(job: SaveJob): Promise<string> {
+  const { root, step, epoch, rngState, keep, optimizer, metrics, content, progress } = job;
   await fs.mkdir(root, { recursive: true });
   await removeStaleTemps(root);
   const name = checkpointName(step);
@@ -413,16 +456,13 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, op
   const finalDir = path.join(root, name);
   const asideDir = path.join(root, `.${name}.old-${process.pid}`);
   let aside = false;
-  try {
-    await fs.access(finalDir);
+  if (await exists(finalDir)) {
     if (!(await isOurCheckpoint(finalDir))) {
       throw new Error(`Error in saveCheckpoint: ${finalDir} exists and is not a checkpoint written by saveCheckpoint; not replacing it`);
     }
     await fs.rm(asideDir, { recursive: true, force: true });
     await fs.rename(finalDir, asideDir);
     aside = true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   await fs.rename(tempDir, finalDir);
   await syncDir(root);
@@ -597,10 +637,7 @@ export async function loadCheckpoint(dirOrCheckpoint: string): Promise<LoadedChe
   const p = path.resolve(dirOrCheckpoint);
   let isFolder = STEP_DIR.test(path.basename(p));
   if (!isFolder) {
-    isFolder = await fs.access(path.join(p, CHECKPOINT_MANIFEST)).then(
-      () => true,
-      () => false,
-    );
+    isFolder = await exists(path.join(p, CHECKPOINT_MANIFEST));
   }
   if (isFolder) return loadFolder(p, []);
   const found = await latestCheckpoint(p);

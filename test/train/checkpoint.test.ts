@@ -1,4 +1,4 @@
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -159,6 +159,33 @@ describe('checkpoint folders', () => {
     (await loadCheckpoint(root)).applyWeights(fresh);
     expectSameWeights(b, fresh);
     [a, b, fresh].forEach((m) => m.dispose());
+  });
+
+  it('rejects a second concurrent save to the same directory', async () => {
+    const root = tempRoot();
+    const model = seededTinyNet(3);
+    const first = save(root, 1, model);
+    await expect(save(root, 2, model)).rejects.toThrow(`another save to ${root} is in progress`);
+    await first;
+    await save(root, 2, model);
+    expect(await listCheckpoints(root)).toEqual([2, 1]);
+    model.dispose();
+  });
+
+  it('cleans up leftovers of dead writers and of this process, and restores a checkpoint moved aside', async () => {
+    const root = tempRoot();
+    const model = seededTinyNet(3);
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    await save(root, 4, model);
+    // A same-step replacement interrupted between moving the old folder aside and renaming the new one in.
+    fs.renameSync(path.join(root, 'step-000004'), path.join(root, `.step-000004.old-${deadPid}`));
+    fs.mkdirSync(path.join(root, `.step-000004.tmp-${deadPid}`));
+    fs.mkdirSync(path.join(root, `.step-000003.tmp-${process.pid}`));
+    fs.writeFileSync(path.join(root, `latest.tmp-${deadPid}`), 'step-000004\n');
+    await save(root, 5, model);
+    expect(fs.readdirSync(root).sort()).toEqual(['latest', 'step-000004', 'step-000005']);
+    expect((await loadCheckpoint(path.join(root, 'step-000004'))).step).toBe(4);
+    model.dispose();
   });
 
   it('refuses to replace a same-named folder that is not one of ours', async () => {
