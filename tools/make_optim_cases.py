@@ -131,6 +131,7 @@ def main():
     adam_lrs = [1e-3 * (1.0 - 0.08 * s) for s in range(STEPS)]
     cases = [
         optimizer_case("sgd", lambda g: torch.optim.SGD(g, lr=0.02, momentum=0.9, weight_decay=1e-4), 1, sgd_lrs),
+        optimizer_case("sgd_plain", lambda g: torch.optim.SGD(g, lr=0.02, weight_decay=1e-4), 7, sgd_lrs),
         optimizer_case("sgd_nesterov",
                        lambda g: torch.optim.SGD(g, lr=0.02, momentum=0.9, weight_decay=1e-4, nesterov=True),
                        2, sgd_lrs),

@@ -61,7 +61,8 @@ export class SGD extends TorchOptimizer {
     weightDecay: number,
   ): ParamUpdate {
     let d = weightDecay !== 0 ? tf.add(g, tf.mul(p, weightDecay)) : g;
-    if (this.momentum === 0) return { param: tf.sub(p, tf.mul(d, this.lr)), slots: [] };
+    // torch: param.add_(d, alpha=-lr).
+    if (this.momentum === 0) return { param: tf.add(p, tf.mul(d, -this.lr)), slots: [] };
     // torch clones d into a fresh buffer on the first update; tidy keeps what we return.
     const buf = slots === null ? tf.clone(d) : tf.add(tf.mul(slots[0], this.momentum), d);
     d = this.nesterov ? tf.add(d, tf.mul(buf, this.momentum)) : buf;

@@ -19,6 +19,7 @@ import type { OptimizerCase } from './fixture_io';
 /** The optimizer each fixture case was made with (tools/make_optim_cases.py). */
 const MAKERS: Record<string, (params: OptimParam[], lr: number) => TorchOptimizer> = {
   sgd: (p, lr) => new SGD(p, { lr, momentum: 0.9, weightDecay: 1e-4 }),
+  sgd_plain: (p, lr) => new SGD(p, { lr, weightDecay: 1e-4 }),
   sgd_nesterov: (p, lr) => new SGD(p, { lr, momentum: 0.9, weightDecay: 1e-4, nesterov: true }),
   sgd_groups: (p, lr) => new SGD(splitWeightDecay(p, isBiasKey), { lr, momentum: 0.9, weightDecay: 1e-4 }),
   adam: (p, lr) => new Adam(p, { lr, weightDecay: 1e-4 }),
@@ -115,6 +116,14 @@ describeEachBackend('torch optimizers', (backend) => {
     expect(model.values('conv.weight')).not.toEqual(before[0]);
 
     expect(() => new SGD([{ key: 'fc.bias', variable: params[2].variable }], { lr: 0.1 })).toThrow(/'fc.bias' is frozen/);
+
+    // Freezing the whole layer (torch's requires_grad_(False)) empties trainableParams and every
+    // gradient is refused; unfreezing does not make the FrozenBatchNorm-like buffer trainable.
+    model.trainable = false;
+    expect(trainableParams(model)).toEqual([]);
+    expect(() => opt.step(grads)).toThrow(/'conv.weight', whose variable has been frozen/);
+    model.trainable = true;
+    expect(trainableParams(model).map((p) => p.key)).toEqual([...KEYS]);
     tf.dispose([frozenGrad, fcBias, [...grads.values()]]);
     opt.dispose();
     model.dispose();
@@ -230,7 +239,7 @@ describeEachBackend('torch optimizers', (backend) => {
       opt.step(warm);
       tf.dispose([...warm.values()]);
     }
-    expect(opt.getState().slots.size).toBe(KEYS.length);
+    expect(opt.getState().slots.size).toBe(name === 'sgd_plain' ? 0 : KEYS.length);
     const before = tf.memory().numTensors;
     for (let s = 2; s < 12; s++) {
       const grads = gradsOf(s);
