@@ -149,7 +149,14 @@ export interface LoadedCheckpoint {
   applyWeights(model: TorchLayer): LoadedWeightsInfo;
 }
 
-/** Folder name of the checkpoint at `step`: `step-000123`. */
+/**
+ * Folder name of the checkpoint at `step`.
+ *
+ * @example
+ * ```ts
+ * checkpointName(123); // 'step-000123'
+ * ```
+ */
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(6, '0')}`;
 }
@@ -472,10 +479,10 @@ async function writeCheckpoint(job: SaveJob): Promise<string> {
   if (aside) await fs.rm(asideDir, { recursive: true, force: true });
 
   // Retention: newest `keep` by step; only folders with our manifest are deleted.
-  const folders = await stepFolders(root);
-  for (const f of folders.slice(keep)) {
-    const p = path.join(root, f.name);
-    if (f.name !== name && (await isOurCheckpoint(p))) await fs.rm(p, { recursive: true, force: true });
+  const ours: string[] = [];
+  for (const f of await stepFolders(root)) if (await isOurCheckpoint(path.join(root, f.name))) ours.push(f.name);
+  for (const old of ours.slice(keep)) {
+    if (old !== name) await fs.rm(path.join(root, old), { recursive: true, force: true });
   }
   return finalDir;
 }
@@ -645,7 +652,14 @@ export async function loadCheckpoint(dirOrCheckpoint: string): Promise<LoadedChe
   return found;
 }
 
-/** Step numbers of the checkpoint folders in `dir`, newest first (not verified). */
+/**
+ * Step numbers of the checkpoint folders in `dir`, newest first (names only, not verified).
+ *
+ * @example
+ * ```ts
+ * await listCheckpoints('runs/coco'); // [300, 200, 100]
+ * ```
+ */
 export async function listCheckpoints(dir: string): Promise<number[]> {
   return (await stepFolders(path.resolve(dir))).map((f) => f.step);
 }

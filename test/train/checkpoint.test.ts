@@ -128,6 +128,7 @@ describe('checkpoint folders', () => {
     fs.writeFileSync(path.join(root, 'step-000000'), 'a file, not a checkpoint');
     fs.mkdirSync(path.join(root, 'step-000001'));
     fs.writeFileSync(path.join(root, 'step-000001', 'other.json'), '{}');
+    fs.mkdirSync(path.join(root, 'step-000099')); // not ours: must not take one of the `keep` places
     fs.mkdirSync(path.join(root, '.step-000009.tmp-1')); // pid 1 is alive: not ours to delete
     const progress: string[] = [];
     for (const step of [2, 3, 4, 5]) {
@@ -137,9 +138,9 @@ describe('checkpoint folders', () => {
         { keep: 2, onProgress: (e: CheckpointProgress) => void progress.push(e.stage) },
       );
     }
-    expect(fs.readdirSync(root).sort()).toEqual(['.step-000009.tmp-1', 'latest', 'notes', 'step-000000', 'step-000001', 'step-000004', 'step-000005']);
+    expect(fs.readdirSync(root).sort()).toEqual(['.step-000009.tmp-1', 'latest', 'notes', 'step-000000', 'step-000001', 'step-000004', 'step-000005', 'step-000099']);
     expect(fs.readFileSync(path.join(root, 'notes', 'a.txt'), 'utf8')).toBe('mine');
-    expect(await listCheckpoints(root)).toEqual([5, 4, 1]);
+    expect(await listCheckpoints(root)).toEqual([99, 5, 4, 1]);
     expect(progress.slice(0, 6)).toEqual(['started', 'file-written', 'file-written', 'file-written', 'file-written', 'folder-committed']);
     expect(progress[6]).toBe('latest-updated');
     const latest = await latestCheckpoint(root);
