@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { NonFiniteGradientError } from './errors';
+import { nonFiniteIndices } from './optimizer';
 
 /** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
@@ -62,15 +63,16 @@ export function clipGradNorm(
 
   // Per-tensor norms, then the norm of those, as torch does (the float32 result depends on it).
   const [totalNorm, coef] = tf.tidy(() => {
-    const norms = tf.stack(tensors.map((g) => tf.sqrt(tf.sum(tf.square(g))))); // [P]
+    // Inner tidies free each full-size square at once.
+    const norms = tf.stack(tensors.map((g) => tf.tidy(() => tf.sqrt(tf.sum(tf.square(g)))))); // [P]
     const total = tf.sqrt(tf.sum(tf.square(norms)));
     const c = tf.div(tf.scalar(maxNorm), tf.add(total, 1e-6));
     return tf.stack([total, c]).dataSync();
   });
   if (!Number.isFinite(totalNorm)) {
     if (options.errorIfNonfinite === true) {
-      const bad = tf.tidy(() => tf.stack(tensors.map((g) => tf.sum(tf.mul(g, 0)))).dataSync());
-      const names = keys.filter((_, i) => !Number.isFinite(bad[i]));
+      const bad = new Set(nonFiniteIndices(tensors));
+      const names = keys.filter((_, i) => bad.has(i));
       throw new NonFiniteGradientError('clipGradNorm', names);
     }
     return { totalNorm, clipped: false, grads: new Map(keys.map((k, i) => [k, tensors[i].clone()])) };

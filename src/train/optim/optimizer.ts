@@ -314,7 +314,8 @@ export abstract class TorchOptimizer {
 export function nonFiniteIndices(tensors: readonly tf.Tensor[]): number[] {
   if (tensors.length === 0) return [];
   // x * 0 is 0 for finite x and NaN for NaN/Inf, so the sum is NaN exactly when one value is bad.
-  const sums = tf.tidy(() => tf.stack(tensors.map((t) => tf.sum(tf.mul(t, 0)))).dataSync());
+  // The inner tidy frees each full-size product at once, so the check never doubles gradient memory.
+  const sums = tf.tidy(() => tf.stack(tensors.map((t) => tf.tidy(() => tf.sum(tf.mul(t, 0))))).dataSync());
   const bad: number[] = [];
   sums.forEach((s, i) => {
     if (!Number.isFinite(s)) bad.push(i);

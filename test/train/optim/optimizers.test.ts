@@ -5,6 +5,8 @@ import {
   FrozenParameterError,
   NonFiniteGradientError,
   SGD,
+  WarmupMultiStepSchedule,
+  clipGradNorm,
   gradsByKey,
   isBiasKey,
   splitWeightDecay,
@@ -255,6 +257,34 @@ describeEachBackend('torch optimizers', (backend) => {
     expect(tf.memory().numTensors).toBe(before);
     opt.dispose();
     expect(tf.memory().numTensors).toBe(before - slotTensors);
+    model.dispose();
+  });
+
+  it('the whole training-step flow (variableGrads, gradsByKey, clipGradNorm, step, schedule) does not leak', () => {
+    const c = fixtures().optimizers.sgd;
+    const { model, params, opt } = setup(c);
+    const sched = new WarmupMultiStepSchedule({ baseLr: 0.02, milestones: [5], milestoneUnit: 'iteration', warmupIters: 3 });
+    const target = stepGrads(c, 1);
+    const trainStep = (): void => {
+      sched.apply(opt);
+      const { value, grads } = tf.variableGrads(
+        () => tf.addN(params.map((p) => tf.sum(tf.mul(tf.square(p.variable.read()), target.get(p.key) as tf.Tensor)))) as tf.Scalar,
+        variablesOf(params),
+      );
+      const clipped = clipGradNorm(gradsByKey(params, grads), 1);
+      opt.step(clipped.grads);
+      tf.dispose([value, grads, [...clipped.grads.values()]]);
+      sched.step();
+    };
+    trainStep();
+    const before = tf.memory().numTensors;
+    const w0 = model.values('conv.weight').slice();
+    for (let i = 0; i < 10; i++) trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(model.values('conv.weight')).not.toEqual(w0);
+    expect(opt.lr).toBeCloseTo(0.002, 12);
+    tf.dispose([...target.values()]);
+    opt.dispose();
     model.dispose();
   });
 });
