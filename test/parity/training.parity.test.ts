@@ -3,7 +3,9 @@
  * two-image batch with masks (take-all sampling on both sides, so no random draw is involved),
  * and the gradients of five parameters spread over the network after backward of their sum.
  * Bounds (issue 6): each loss within 1e-4 relative, each gradient within 1e-3 relative
- * (max|ours - theirs| / max|theirs|). Runs on wasm with our training kernels registered.
+ * (max|ours - theirs| / max|theirs|). Then an image without ground truth alone: its box, mask
+ * and RPN box losses are exactly 0 on both sides, the other two within 1e-4.
+ * Runs on wasm with our training kernels registered.
  *
  * Fixtures: tools/parity/make_training_fixtures.py writes .fixtures/training (override with
  * MASKRCNN_TRAINING_FIXTURES). Missing fixtures skip this suite, or fail it when
@@ -17,7 +19,7 @@ import { loadStateDict } from '../../src/io/state_dict';
 import { registerWasmTrainingKernels } from '../../src/kernels/register';
 import type { LossName } from '../../src/losses/names';
 import { MaskRCNN } from '../../src/model/mask_rcnn';
-import { prepareTrainingTargets, trainingLosses, type TrainingBatch, type TrainingTarget } from '../../src/model/training_losses';
+import { computeTrainingLosses, prepareTrainingTargets, trainingLosses, type TrainingBatch, type TrainingTarget } from '../../src/model/training_losses';
 import { toTorchLayout, withoutInitialization } from '../../src/nn/torch_layer';
 import { useBackend } from '../support/backends';
 import { relativeMaxError } from '../support/parity_fixtures';
@@ -32,7 +34,7 @@ interface Entry {
   file: string;
 }
 interface Index {
-  meta: { take_all: number; proposals: number[]; grad_params: string[]; losses: Record<LossName, number> };
+  meta: { take_all: number; proposals: number[]; grad_params: string[]; image_sizes: [number, number][] };
   tensors: Record<string, Entry>;
 }
 
@@ -138,5 +140,24 @@ if (index === undefined) {
       tf.dispose([value, ...Object.values(grads), ...Object.values(kept)]);
       expect(tf.memory().numTensors).toBe(before);
     }, 600_000);
+
+    it('an image without ground truth: zero box and mask losses, the others within 1e-4', async () => {
+      const [height, width] = index.meta.image_sizes[1];
+      const empty: TrainingBatch = {
+        images: tf.tidy(() => tf.transpose(rawTensor(index, 'empty/batch/images'), [0, 2, 3, 1]) as tf.Tensor4D), // NCHW -> NHWC
+        imageSizes: [[height, width]],
+        targets: [{ boxes: new Float32Array(0), labels: new Int32Array(0), masks: { data: new Uint8Array(0), height, width } }],
+      };
+      const takeAll = index.meta.take_all;
+      const losses = await computeTrainingLosses(model, empty, { rpnBatchSizePerImage: takeAll, roiBatchSizePerImage: takeAll });
+      for (const k of LOSSES) {
+        const ours = losses[k].dataSync()[0];
+        const theirs = rawData(index, `empty/losses/${k}`).data[0];
+        console.log(`parity [wasm] no-GT image ${k}: ours ${ours.toPrecision(9)}, torchvision ${theirs.toPrecision(9)}`);
+        if (theirs === 0) expect(Math.abs(ours)).toBe(0);
+        else expect(Math.abs(ours - theirs) / Math.abs(theirs)).toBeLessThanOrEqual(1e-4);
+      }
+      tf.dispose([losses, empty.images]);
+    }, 120_000);
   });
 }

@@ -22,6 +22,7 @@ recorded, and the model's backbone, rpn and roi_heads run on it as GeneralizedRC
 Output (git-ignored): .fixtures/training/
   maskrcnn_seeded_train.pth  the state_dict (torch.save zip format)
   index.json                 {meta, tensors: {name: {shape, dtype, file}}}
+  (batch/*, targets/*, losses/*, grads/*: the two-image batch; empty/*: image 1 alone, no GT)
   tensors/<name>.bin         raw little-endian float32 / int32 data, torch layout
 
 Run standalone: /usr/bin/python3 tools/parity/make_training_fixtures.py [--out DIR]
@@ -153,6 +154,20 @@ def main():
     for name in GRAD_PARAMS:
         rec.add(f"grads/{name}", params[name].grad)
 
+    # An image without ground truth, alone: torchvision's losses on background only (box, mask
+    # and RPN box losses are 0; objectness and classifier are not).
+    h, w = IMAGE_SIZES[1]
+    empty_batch = batch[1:2].clone()
+    rec.add("empty/batch/images", empty_batch)
+    empty_targets = [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64), "masks": torch.zeros(0, h, w, dtype=torch.uint8)}]
+    with torch.no_grad():
+        empty_features = model.backbone(empty_batch)
+        empty_proposals, empty_rpn = model.rpn(ImageList(empty_batch, [(h, w)]), empty_features, empty_targets)
+        _, empty_roi = model.roi_heads(empty_features, empty_proposals, [(h, w)], empty_targets)
+    empty_losses = {**empty_rpn, **empty_roi}
+    for name in LOSS_NAMES:
+        rec.add(f"empty/losses/{name}", empty_losses[name].reshape(()))
+
     meta = {
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
@@ -164,6 +179,8 @@ def main():
         "proposals": [len(p) for p in proposals],
         "losses": {k: float(losses[k]) for k in LOSS_NAMES},
         "grad_params": GRAD_PARAMS,
+        "empty_proposals": [len(p) for p in empty_proposals],
+        "empty_losses": {k: float(empty_losses[k]) for k in LOSS_NAMES},
         "rpn_pre_nms_top_n_train": model.rpn._pre_nms_top_n["training"],
         "rpn_post_nms_top_n_train": model.rpn._post_nms_top_n["training"],
     }
