@@ -1,9 +1,13 @@
 /**
  * Training-mode parity with torchvision 0.14: the five losses of the seeded model on a small
  * two-image batch with masks (take-all sampling on both sides, so no random draw is involved),
- * and the gradients of five parameters spread over the network after backward of their sum.
+ * and the gradients of sampled parameters of every trained stage (RPN head, box head and
+ * predictor, mask head and predictor, FPN, layer4, layer2) after backward of their sum.
  * Bounds (issue 6): each loss within 1e-4 relative, each gradient within 1e-3 relative
- * (max|ours - theirs| / max|theirs|). Then an image without ground truth alone: its box, mask
+ * (max|ours - theirs| / max|theirs|), or within twice torchvision's own float32 error where that
+ * is larger: the fixture also holds torchvision's float64 gradients, and on this random model
+ * torchvision's float32 layer2 gradient is itself ~1.9e-3 from the float64 one, so no float32
+ * implementation can be held to 1e-3 there. Both figures are printed. Then an image without ground truth alone: its box, mask
  * and RPN box losses are exactly 0 on both sides, the other two within 1e-4.
  * Runs on wasm with our training kernels registered.
  *
@@ -98,7 +102,7 @@ if (index === undefined) {
       model?.dispose();
     });
 
-    it('five losses within 1e-4 and gradients within 1e-3 of torchvision', async () => {
+    it('five losses within 1e-4 and gradients within 1e-3 (or torchvision\'s own float32 error) of torchvision', async () => {
       const takeAll = index.meta.take_all;
       const before = tf.memory().numTensors;
       const prepared = await prepareTrainingTargets(model, batch, { rpnBatchSizePerImage: takeAll, roiBatchSizePerImage: takeAll });
@@ -132,10 +136,17 @@ if (index === undefined) {
         expect(g).toBeDefined();
         const ours = toTorchLayout(g, param.layout);
         const ref = rawTensor(index, `grads/${name}`);
+        const exact = rawTensor(index, `grads64/${name}`);
         const e = relativeMaxError(ours, ref);
-        console.log(`parity [wasm] grad ${name}: relative ${e.rel.toExponential(3)} (max|ref| ${e.scale.toExponential(3)})`);
-        expect(e.rel).toBeLessThanOrEqual(1e-3);
-        tf.dispose([ours, ref]);
+        const torchOwn = relativeMaxError(ref, exact).rel;
+        const oursExact = relativeMaxError(ours, exact).rel;
+        const bound = Math.max(1e-3, 2 * torchOwn);
+        console.log(
+          `parity [wasm] grad ${name}: relative ${e.rel.toExponential(3)} (max|ref| ${e.scale.toExponential(3)}); ` +
+            `torchvision float32 vs float64 ${torchOwn.toExponential(3)}, ours vs float64 ${oursExact.toExponential(3)}; bound ${bound.toExponential(1)}`,
+        );
+        expect(e.rel).toBeLessThanOrEqual(bound);
+        tf.dispose([ours, ref, exact]);
       }
       tf.dispose([value, ...Object.values(grads), ...Object.values(kept)]);
       expect(tf.memory().numTensors).toBe(before);
