@@ -120,24 +120,30 @@ export class MaskRCNN extends TorchLayer {
    * caller frees them with {@link disposeStages}.
    */
   async stages(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}): Promise<MaskRCNNStages> {
-    const batch = this.transform.forward(images);
+    const batch = this.transform.forward(images); // normalise, resize, pad to 32
     const [, height, width] = batch.images.shape;
-    const features = this.backbone.forward(batch.images);
-    const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]);
-    tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
-    const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes);
-    const detections = await this.roiHeads.detect(boxFeatures, rpn.proposals, batch.imageSizes, detection).finally(() =>
-      boxFeatures.dispose(),
-    );
-    const maskFeatures = this.maskRoiPool.forward(
-      features,
-      detections.map((d) => d.predBoxes),
-      batch.imageSizes,
-    );
-    const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
-    const maskProbs = this.roiHeads.segment(maskFeatures, labels);
-    tf.dispose([maskFeatures, labels]);
-    return { batch, features, proposals: rpn.proposals, detections, maskProbs };
+    const live: tf.Tensor[] = [batch.images];
+    try {
+      const features = this.backbone.forward(batch.images); // C2-C5 -> P2-P6
+      live.push(...Object.values(features));
+      const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]); // proposals
+      tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
+      live.push(...rpn.proposals);
+      const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes); // [R, 7, 7, 256]
+      const detections = await this.roiHeads
+        .detect(boxFeatures, rpn.proposals, batch.imageSizes, detection) // classify, regress, NMS
+        .finally(() => boxFeatures.dispose());
+      const maskProbs = tf.tidy(() => {
+        const boxes = detections.map((d) => d.predBoxes);
+        const maskFeatures = this.maskRoiPool.forward(features, boxes, batch.imageSizes); // [D, 14, 14, 256]
+        const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
+        return this.roiHeads.segment(maskFeatures, labels); // [D, 28, 28]
+      });
+      return { batch, features, proposals: rpn.proposals, detections, maskProbs };
+    } catch (e) {
+      tf.dispose(live);
+      throw e;
+    }
   }
 
   /** Maps detections back to each original image: boxes rescaled, masks pasted. */
