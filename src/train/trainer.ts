@@ -1,0 +1,492 @@
+/**
+ * The training loop: torchvision's detection reference `train_one_epoch`, assembled from the
+ * tested units. Per step: loader batch -> {@link TrainingBatch} -> targets (outside the tape) ->
+ * `tf.variableGrads` of the summed losses -> finite check -> optional clipping -> optimizer step
+ * -> schedule -> heap check -> progress, with checkpoints every N steps that hold everything a
+ * resumed run needs to equal an uninterrupted one: weights, optimizer slots, schedule iteration,
+ * sampler RNG, and the loader position (epoch, batch), which the loader replays exactly because
+ * its order and transforms are functions of (seed, epoch, index).
+ *
+ * Shapes: N images per batch padded to H x W (multiples of 32); G ground-truth objects of an image.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { evaluateModel } from '../api/evaluate_model';
+import { fromTorchvision, MaskRCNNModel } from '../api/model';
+import type { BackendRequest } from '../backend';
+import { CocoDataset, DataLoader, loadCocoDataset, padImages, type TrainingSample } from '../data';
+import { LOSS_NAMES, type LossName, type Losses } from '../losses/names';
+import { MaskRCNN, type MaskRCNNConfig } from '../model/mask_rcnn';
+import { prepareTrainingTargets, trainingLosses, type TrainingBatch } from '../model/training_losses';
+import { withoutInitialization } from '../nn/torch_layer';
+import { Rng } from '../util/random';
+import { latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
+import { checkHeap } from './heap_guard';
+import {
+  Adam,
+  AdamW,
+  clipGradNorm,
+  gradsByKey,
+  NonFiniteGradientError,
+  SGD,
+  TorchOptimizer,
+  trainableParams,
+  variablesOf,
+  WarmupMultiStepSchedule,
+  type OptimizerKind,
+  type OptimizerSlot,
+  type OptimizerState,
+  type OptimParam,
+} from './optim';
+import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train_config';
+
+/** What one training step measured, handed to {@link TrainerOptions.onStep}. */
+export interface StepInfo {
+  /** Steps done, this one included (1-based). */
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  /** Index of the batch in its epoch. */
+  readonly batchIndex: number;
+  readonly losses: Readonly<Record<LossName, number>>;
+  readonly totalLoss: number;
+  /** Learning rate this step used. */
+  readonly lr: number;
+  /** Global gradient norm before clipping (only when clipping is on). */
+  readonly gradNorm?: number;
+  readonly images: number;
+  readonly stepSeconds: number;
+  /** Images per second over the steps of this run so far. */
+  readonly imagesPerSecond: number;
+  /** Estimated seconds to `totalSteps`. */
+  readonly etaSeconds: number;
+}
+
+/** One evaluation on the held-out set. */
+export interface EvalInfo {
+  readonly step: number;
+  /** Box AP @[.5:.95]. */
+  readonly boxAp: number;
+  /** Mask AP @[.5:.95]. */
+  readonly maskAp: number;
+  /** pycocotools' printed lines, bbox then segm. */
+  readonly lines: readonly string[];
+}
+
+/** Hooks and injections of a {@link Trainer}. */
+export interface TrainerOptions {
+  /** Continue from the newest checkpoint in `outputDir` (fails when there is none). */
+  readonly resume?: boolean;
+  /** Called after every step. */
+  readonly onStep?: (info: StepInfo) => void;
+  /** Called after every evaluation. */
+  readonly onEval?: (info: EvalInfo) => void;
+  /** Informational lines (checkpoints, resume); default none. */
+  readonly log?: (line: string) => void;
+  /**
+   * Builds a model from scratch (default `new MaskRCNN(config)`, torchvision's initialisation);
+   * not used when `init` is given or when resuming.
+   */
+  readonly buildModel?: (config: MaskRCNNConfig) => MaskRCNN;
+}
+
+/** What {@link Trainer.run} did. */
+export interface TrainResult {
+  readonly steps: number;
+  /** Losses of the last step. */
+  readonly lastLosses?: Readonly<Record<LossName, number>>;
+  /** Images per second over this run. */
+  readonly imagesPerSecond: number;
+  readonly lastEval?: EvalInfo;
+  /** Path of the last checkpoint written. */
+  readonly checkpoint?: string;
+}
+
+/**
+ * Thrown when a step's losses or gradients are NaN or infinite. Nothing of that step was applied
+ * and no checkpoint was written, so the previous checkpoint is the last good state.
+ */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly step: number,
+    readonly losses: Readonly<Record<string, number>>,
+    detail: string,
+  ) {
+    super(
+      `Training diverged at step ${step}: ${detail}; losses ${Object.entries(losses)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}. Nothing of this step was applied; the last checkpoint before it is untouched ` +
+        '(lower the lr, add clipGradNorm, or lengthen the warmup).',
+    );
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/** Where the next batch comes from. */
+interface Position {
+  readonly epoch: number;
+  readonly batch: number;
+}
+
+const STATE_KEY = 'trainer';
+
+/**
+ * Optimizer state in the checkpoint's layout: arrays named `<key>/<slot>`, the step count in
+ * scalars (the kind goes in the checkpoint's trainConfig).
+ */
+export function optimizerStateToRecord(state: OptimizerState, scheduleIteration: number): OptimizerStateRecord {
+  const arrays = new Map<string, OptimizerArray>();
+  for (const [key, slots] of state.slots) {
+    for (const s of slots) arrays.set(`${key}/${s.name}`, { shape: [...s.shape], data: s.values });
+  }
+  return { scalars: { step: state.step, scheduleIteration }, arrays };
+}
+
+/** Inverse of {@link optimizerStateToRecord}. */
+export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: OptimizerKind): OptimizerState {
+  const step = record.scalars.step;
+  if (!Number.isInteger(step)) throw new Error('Error in optimizerStateFromRecord: the checkpoint has no integer optimizer step');
+  const slots = new Map<string, OptimizerSlot[]>();
+  for (const [name, a] of record.arrays) {
+    const cut = name.lastIndexOf('/');
+    if (cut <= 0) throw new Error(`Error in optimizerStateFromRecord: array '${name}' is not named <key>/<slot>`);
+    const key = name.slice(0, cut);
+    const list = slots.get(key) ?? [];
+    list.push({ name: name.slice(cut + 1), shape: [...a.shape], values: a.data });
+    slots.set(key, list);
+  }
+  return { kind, step, slots };
+}
+
+/** A loader sample list as the model's training input. The caller owns `images`. */
+export function toTrainingBatch(samples: readonly TrainingSample[]): TrainingBatch {
+  const padded = padImages(samples, 32);
+  const images = tf.tensor4d(padded.images, [samples.length, padded.batchHeight, padded.batchWidth, 3]); // [N, H, W, 3]
+  return {
+    images,
+    imageSizes: padded.imageSizes,
+    targets: samples.map((s) => ({
+      boxes: s.gtBoxes,
+      labels: s.gtLabels,
+      crowd: s.gtCrowd,
+      masks: { data: s.gtMasks, height: s.height, width: s.width },
+    })),
+  };
+}
+
+function makeOptimizer(config: ResolvedTrainConfig, params: readonly OptimParam[], lr: number): TorchOptimizer {
+  switch (config.optimizer) {
+    case 'sgd':
+      return new SGD(params, { lr, momentum: config.momentum, weightDecay: config.weightDecay });
+    case 'adam':
+      return new Adam(params, { lr, weightDecay: config.weightDecay });
+    case 'adamw':
+      return new AdamW(params, { lr, weightDecay: config.weightDecay });
+  }
+}
+
+function lossValues(losses: Losses): Record<LossName, number> {
+  const out = {} as Record<LossName, number>;
+  for (const k of LOSS_NAMES) out[k] = losses[k].dataSync()[0];
+  return out;
+}
+
+/**
+ * Trains a Mask R-CNN on a COCO-format dataset. Build with {@link Trainer.create}, then `run()`.
+ *
+ * @example
+ * ```ts
+ * const trainer = await Trainer.create({ train: { annotationFile: 'a.json', imagesDir: 'img' }, outputDir: 'runs/a' },
+ *   { onStep: (s) => console.log(s.step, s.totalLoss) });
+ * await trainer.run();
+ * trainer.dispose();
+ * ```
+ */
+export class Trainer {
+  /** Steps done so far. */
+  private stepsDone: number;
+  private position: Position;
+  private disposed = false;
+
+  private constructor(
+    readonly config: ResolvedTrainConfig,
+    readonly model: MaskRCNNModel,
+    readonly dataset: CocoDataset,
+    private readonly loader: DataLoader,
+    private readonly params: OptimParam[],
+    readonly optimizer: TorchOptimizer,
+    readonly schedule: WarmupMultiStepSchedule,
+    readonly rng: Rng,
+    readonly totalSteps: number,
+    private readonly options: TrainerOptions,
+    start: { step: number; position: Position },
+  ) {
+    this.stepsDone = start.step;
+    this.position = start.position;
+  }
+
+  /**
+   * Loads the dataset, builds or loads the model, the optimizer and the schedule, and restores
+   * the newest checkpoint when `options.resume` is set.
+   */
+  static async create(config: TrainConfig | ResolvedTrainConfig, options: TrainerOptions = {}): Promise<Trainer> {
+    const c = resolveTrainConfig(config);
+    const log = options.log ?? (() => undefined);
+    const dataset = await loadCocoDataset(c.train.annotationFile, c.train.imagesDir);
+    const modelConfig: MaskRCNNConfig = {
+      numClasses: dataset.numClasses,
+      depth: c.depth,
+      trainableBackboneLayers: c.trainableBackboneLayers,
+      transform: { minSize: Math.min(...c.minSizes), maxSize: c.maxSize },
+      rpn: {
+        preNmsTopN: { training: c.rpnPreNmsTopN, testing: Math.min(1000, c.rpnPreNmsTopN) },
+        postNmsTopN: { training: c.rpnPostNmsTopN, testing: Math.min(1000, c.rpnPostNmsTopN) },
+      },
+    };
+    const checkpoint = options.resume ? await latestCheckpoint(c.outputDir) : undefined;
+    if (options.resume && checkpoint === undefined) throw new Error(`Error in Trainer: resume asked, but ${path.resolve(c.outputDir)} holds no checkpoint`);
+    for (const w of checkpoint?.warnings ?? []) log(`resume: ${w}`);
+    const classNames = ['__background__', ...dataset.categories.map((cat) => cat.name)];
+    let model: MaskRCNNModel;
+    if (checkpoint !== undefined) {
+      const network = withoutInitialization(() => new MaskRCNN(modelConfig));
+      checkpoint.applyWeights(network);
+      model = new MaskRCNNModel(network, classNames, undefined);
+    } else if (c.init !== undefined) {
+      model = await fromTorchvision(c.init, { config: modelConfig, strict: false, classNames, backend: tf.getBackend() as BackendRequest });
+      log(`init: ${c.init}: ${model.loadReport?.loaded.length ?? 0} tensors loaded, ${model.loadReport?.missing.length ?? 0} left fresh`);
+    } else {
+      model = new MaskRCNNModel((options.buildModel ?? ((m) => new MaskRCNN(m)))(modelConfig), classNames, undefined);
+    }
+    const loader = new DataLoader(dataset, {
+      batchSize: c.batchSize,
+      seed: c.seed,
+      transform: {
+        minSizes: c.minSizes,
+        maxSize: c.maxSize,
+        flipProbability: c.flipProbability,
+        // The model's own transform normalises before resizing; the loader does the same.
+        normalize: { mean: model.network.transform.imageMean, std: model.network.transform.imageStd },
+      },
+    });
+    const itersPerEpoch = loader.numBatches;
+    const totalSteps = c.maxSteps ?? c.epochs * itersPerEpoch;
+    const baseLr = c.lr ?? (0.02 * c.batchSize) / 16;
+    const schedule = new WarmupMultiStepSchedule({
+      baseLr,
+      milestones: c.milestones,
+      gamma: c.gamma,
+      warmupFactor: c.warmupFactor,
+      warmupIters: c.warmupIters ?? Math.max(1, Math.min(1000, itersPerEpoch - 1)),
+      milestoneUnit: 'iteration',
+    });
+    const params = trainableParams(model.network);
+    const optimizer = makeOptimizer(c, params, schedule.lr);
+    const rng = new Rng(c.seed);
+    let start = { step: 0, position: { epoch: 0, batch: 0 } };
+    if (checkpoint !== undefined) {
+      const saved = checkpoint.trainConfig[STATE_KEY] as { optimizer: OptimizerKind; position: Position } | undefined;
+      if (saved === undefined) throw new Error(`Error in Trainer: checkpoint ${checkpoint.dir} was not written by the Trainer (no '${STATE_KEY}' record)`);
+      if (saved.optimizer !== c.optimizer) throw new Error(`Error in Trainer: checkpoint ${checkpoint.dir} holds '${saved.optimizer}' state, the config asks for '${c.optimizer}'`);
+      optimizer.setState(optimizerStateFromRecord(checkpoint.optimizerState, c.optimizer));
+      schedule.setState({ iteration: checkpoint.optimizerState.scalars.scheduleIteration });
+      rng.setState(checkpoint.rngState);
+      start = { step: checkpoint.step, position: saved.position };
+      log(`resumed from ${checkpoint.dir} at step ${checkpoint.step} (epoch ${saved.position.epoch}, batch ${saved.position.batch})`);
+    }
+    return new Trainer(c, model, dataset, loader, params, optimizer, schedule, rng, totalSteps, options, start);
+  }
+
+  /** Steps done so far. */
+  get step(): number {
+    return this.stepsDone;
+  }
+
+  /** Where the next batch comes from. */
+  get nextPosition(): Position {
+    return this.position;
+  }
+
+  /**
+   * Trains until `untilStep` (default the configured total), checkpointing every
+   * `checkpointEvery` steps and at the end, and evaluating every `evalEvery` steps and at the
+   * end when a held-out set is configured.
+   *
+   * @throws TrainingDivergedError on a NaN/Inf loss or gradient (nothing of that step applied).
+   */
+  async run(untilStep: number = this.totalSteps): Promise<TrainResult> {
+    if (this.disposed) throw new Error('Error in Trainer.run: the trainer was disposed');
+    const c = this.config;
+    const until = Math.min(untilStep, this.totalSteps);
+    const started = Date.now();
+    let images = 0;
+    let lastLosses: Record<LossName, number> | undefined;
+    let lastEval: EvalInfo | undefined;
+    let checkpoint: string | undefined;
+    const itersPerEpoch = this.loader.numBatches;
+    while (this.stepsDone < until) {
+      if (this.position.batch >= itersPerEpoch) this.position = { epoch: this.position.epoch + 1, batch: 0 };
+      for await (const b of this.loader.epoch(this.position.epoch, this.position.batch)) {
+        const t0 = Date.now();
+        const lr = this.schedule.lr;
+        const { losses, gradNorm } = await this.trainStep(b.samples, this.stepsDone + 1);
+        lastLosses = losses;
+        this.stepsDone++;
+        this.position = { epoch: b.epoch, batch: b.index + 1 };
+        images += b.samples.length;
+        const elapsed = (Date.now() - started) / 1000;
+        const ips = images / Math.max(elapsed, 1e-9);
+        this.options.onStep?.({
+          step: this.stepsDone,
+          totalSteps: this.totalSteps,
+          epoch: b.epoch,
+          batchIndex: b.index,
+          losses,
+          totalLoss: LOSS_NAMES.reduce((s, k) => s + losses[k], 0),
+          lr,
+          gradNorm,
+          images: b.samples.length,
+          stepSeconds: (Date.now() - t0) / 1000,
+          imagesPerSecond: ips,
+          etaSeconds: ((this.totalSteps - this.stepsDone) * c.batchSize) / ips,
+        });
+        const last = this.stepsDone === until;
+        if (c.val !== undefined && ((c.evalEvery > 0 && this.stepsDone % c.evalEvery === 0) || (last && this.stepsDone === this.totalSteps))) {
+          lastEval = await this.evaluate();
+        }
+        if (this.stepsDone % c.checkpointEvery === 0 || last) {
+          checkpoint = await this.saveCheckpoint(lastEval?.step === this.stepsDone ? lastEval : undefined);
+        }
+        if (last) break;
+      }
+      if (this.stepsDone < until && this.position.batch < itersPerEpoch) {
+        // The epoch ended early (bad samples left out): move on.
+        this.position = { epoch: this.position.epoch + 1, batch: 0 };
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    return { steps: this.stepsDone, lastLosses, imagesPerSecond: images / Math.max(seconds, 1e-9), lastEval, checkpoint };
+  }
+
+  /** One optimizer step on `samples`; applies nothing when a loss or gradient is not finite. */
+  private async trainStep(samples: readonly TrainingSample[], step: number): Promise<{ losses: Record<LossName, number>; gradNorm?: number }> {
+    const c = this.config;
+    const batch = toTrainingBatch(samples);
+    let kept: Losses | undefined;
+    let grads: tf.NamedTensorMap | undefined;
+    let value: tf.Scalar | undefined;
+    let clippedGrads: tf.Tensor[] = [];
+    try {
+      const prepared = await prepareTrainingTargets(this.model.network, batch, {
+        rng: this.rng,
+        rpnBatchSizePerImage: c.rpnBatchSizePerImage,
+        roiBatchSizePerImage: c.roiBatchSizePerImage,
+      });
+      this.schedule.apply(this.optimizer);
+      ({ value, grads } = tf.variableGrads(() => {
+        const l = trainingLosses(this.model.network, batch, prepared);
+        kept = l;
+        for (const k of LOSS_NAMES) tf.keep(l[k]);
+        return tf.addN(LOSS_NAMES.map((k) => l[k])) as tf.Scalar;
+      }, variablesOf(this.params)));
+      const losses = lossValues(kept as Losses);
+      if (!LOSS_NAMES.every((k) => Number.isFinite(losses[k]))) {
+        throw new TrainingDivergedError(step, losses, 'a loss is not finite');
+      }
+      let byKey = gradsByKey(this.params, grads);
+      let gradNorm: number | undefined;
+      if (c.clipGradNorm !== undefined) {
+        const clipped = clipGradNorm(byKey, c.clipGradNorm);
+        gradNorm = clipped.totalNorm;
+        clippedGrads = [...clipped.grads.values()].filter((g) => !Object.values(grads as tf.NamedTensorMap).includes(g));
+        byKey = clipped.grads;
+      }
+      try {
+        this.optimizer.step(byKey);
+      } catch (e) {
+        if (e instanceof NonFiniteGradientError) throw new TrainingDivergedError(step, losses, e.message);
+        throw e;
+      }
+      this.schedule.step();
+      checkHeap(`training step ${step}`, c.heapLimitGiB * 1024 ** 3);
+      return { losses, gradNorm };
+    } finally {
+      tf.dispose([batch.images, ...(kept ? LOSS_NAMES.map((k) => (kept as Losses)[k]) : []), ...(value ? [value] : []), ...clippedGrads]);
+      if (grads) tf.dispose(grads);
+    }
+  }
+
+  /** Box and mask AP of the model on the held-out set. */
+  async evaluate(): Promise<EvalInfo> {
+    const c = this.config;
+    if (c.val === undefined) throw new Error('Error in Trainer.evaluate: the config has no val dataset');
+    const labelToCategoryId = [0, ...this.dataset.categories.map((cat) => cat.id)];
+    const { summaries } = await evaluateModel(this.model, c.val.annotationFile, c.val.imagesDir, {
+      labelToCategoryId,
+      maxImages: c.evalMaxImages,
+    });
+    const ap = (t: string): number => summaries.find((s) => s.iouType === t)?.stats[0] ?? NaN;
+    const info: EvalInfo = { step: this.stepsDone, boxAp: ap('bbox'), maskAp: ap('segm'), lines: summaries.flatMap((s) => [`${s.iouType}:`, ...s.lines]) };
+    this.options.onEval?.(info);
+    return info;
+  }
+
+  /** Writes a checkpoint of the current state into `outputDir`; returns its folder. */
+  async saveCheckpoint(evalInfo?: EvalInfo): Promise<string> {
+    const c = this.config;
+    const dir = await saveCheckpoint(
+      c.outputDir,
+      {
+        model: this.model.network,
+        modelConfig: { ...this.model.network.config, numClasses: this.model.network.numClasses } as Record<string, unknown>,
+        optimizerState: optimizerStateToRecord(this.optimizer.getState(), this.schedule.iteration),
+        step: this.stepsDone,
+        epoch: this.position.epoch,
+        rngState: this.rng.getState(),
+        trainConfig: { ...c, [STATE_KEY]: { optimizer: c.optimizer, position: this.position } } as unknown as Record<string, unknown>,
+        metrics: evalInfo ? { boxAp: evalInfo.boxAp, maskAp: evalInfo.maskAp } : undefined,
+      },
+      { keep: c.keep },
+    );
+    (this.options.log ?? (() => undefined))(`checkpoint: ${dir}`);
+    return dir;
+  }
+
+  /** Saves the trained model as model.json + shards (loadable with `load`). */
+  async saveModel(dir: string = path.join(this.config.outputDir, 'model')): Promise<string> {
+    await fs.promises.mkdir(dir, { recursive: true });
+    await this.model.save(`file://${path.resolve(dir)}`);
+    return dir;
+  }
+
+  /** Frees the model and optimizer. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
+
+/**
+ * Trains with `config` from start to end (or resumes), saves the final model under
+ * `outputDir/model`, and frees everything.
+ *
+ * @example
+ * ```ts
+ * const result = await train({ train: { annotationFile: 'shapes/train.json', imagesDir: 'shapes/images' },
+ *   outputDir: 'runs/shapes', minSizes: [160], maxSize: 256, maxSteps: 200, lr: 0.01 });
+ * console.log(result.lastEval?.maskAp);
+ * ```
+ */
+export async function train(config: TrainConfig, options: TrainerOptions = {}): Promise<TrainResult> {
+  const trainer = await Trainer.create(config, options);
+  try {
+    const result = await trainer.run();
+    await trainer.saveModel();
+    return result;
+  } finally {
+    trainer.dispose();
+  }
+}
