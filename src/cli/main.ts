@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerDemoCommand } from './demo_command';
 import { registerEvalCommand } from './eval_command';
 import { registerPredictCommand } from './predict_command';
+import { registerTrainCommand } from './train_command';
 
 /**
  * Builds the `maskrcnn` program with every subcommand.
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerPredictCommand(program);
   registerEvalCommand(program);
   registerDemoCommand(program);
+  registerTrainCommand(program);
   return program;
 }
 

@@ -84,9 +84,12 @@ export interface TrainConfig {
   readonly heapLimitGiB?: number;
 }
 
-/** A checked configuration with every default filled in (lr and warmup stay per-dataset). */
-export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps'>> &
-  Pick<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps'>;
+/**
+ * A checked configuration with every default filled in, except those that depend on the dataset
+ * (lr, warmupIters, the length) and the optional features. Resolving it again gives it back.
+ */
+export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'>> &
+  Pick<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'>;
 
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
@@ -211,7 +214,6 @@ export function resolveTrainConfig(raw: unknown, source = 'training config'): Re
     warmupFactor: c.warmupFactor ?? 0.001,
     milestones: c.milestones ?? [],
     gamma: c.gamma ?? 0.1,
-    epochs: c.epochs ?? 1,
     batchSize: c.batchSize ?? 2,
     minSizes: c.minSizes ?? [800],
     maxSize: c.maxSize ?? 1333,

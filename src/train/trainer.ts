@@ -271,7 +271,7 @@ export class Trainer {
       },
     });
     const itersPerEpoch = loader.numBatches;
-    const totalSteps = c.maxSteps ?? c.epochs * itersPerEpoch;
+    const totalSteps = c.maxSteps ?? (c.epochs ?? 1) * itersPerEpoch;
     const baseLr = c.lr ?? (0.02 * c.batchSize) / 16;
     const schedule = new WarmupMultiStepSchedule({
       baseLr,

@@ -1,0 +1,137 @@
+/**
+ * Training benchmark: generates a shapes dataset (train + held-out), trains a small-image Mask
+ * R-CNN (ResNet-50-FPN, trainableBackboneLayers 3, from scratch) on wasm, prints every loss each
+ * `--log-every` steps, the first-window and last-window means of each loss (every loss should
+ * fall), step time and images/s, then box and mask AP on the held-out set.
+ *
+ * Run: `npx tsc -p tsconfig.json --outDir build && node build/bench/train_bench.js --steps 200`
+ * Options: --steps N (default 100), --min-size S (default 128), --max-size S (default 192),
+ * --batch N (default 2), --lr X (default 0.01), --train-images N (default 200),
+ * --val-images N (default 20), --log-every K (default 10), --window W (default 10),
+ * --dir PATH (default a temp folder), --backend NAME (default wasm).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { selectBackend, describeBackend } from '../src/backend';
+import { generateShapesDataset } from '../src/data';
+import { registerWasmTrainingKernels } from '../src/kernels/register';
+import { LOSS_NAMES, type LossName } from '../src/losses/names';
+import { Trainer, type StepInfo } from '../src/train/trainer';
+
+interface BenchArgs {
+  steps: number;
+  minSize: number;
+  maxSize: number;
+  batch: number;
+  lr: number;
+  trainImages: number;
+  valImages: number;
+  logEvery: number;
+  window: number;
+  dir?: string;
+  backend: string;
+}
+
+function parseArgs(argv: readonly string[]): BenchArgs {
+  const a: BenchArgs = { steps: 100, minSize: 128, maxSize: 192, batch: 2, lr: 0.01, trainImages: 200, valImages: 20, logEvery: 10, window: 10, backend: 'wasm' };
+  const numeric: Record<string, keyof BenchArgs> = {
+    '--steps': 'steps', '--min-size': 'minSize', '--max-size': 'maxSize', '--batch': 'batch', '--lr': 'lr',
+    '--train-images': 'trainImages', '--val-images': 'valImages', '--log-every': 'logEvery', '--window': 'window',
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`train_bench: ${flag} needs a value`);
+    if (flag === '--dir') a.dir = value;
+    else if (flag === '--backend') a.backend = value;
+    else if (numeric[flag] !== undefined) {
+      const v = Number(value);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`train_bench: ${flag} must be a positive number, got '${value}'`);
+      (a as unknown as Record<string, number>)[numeric[flag]] = v;
+    } else throw new Error(`train_bench: unknown option ${flag} (valid: ${[...Object.keys(numeric), '--dir', '--backend'].join(', ')})`);
+  }
+  return a;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(xs.length, 1);
+}
+
+/** Runs the benchmark and prints its figures. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const args = parseArgs(argv);
+  registerWasmTrainingKernels();
+  console.log(describeBackend(await selectBackend({ backend: args.backend })));
+  const dir = args.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'train-bench-'));
+  const size = { width: [args.minSize, Math.round(args.minSize * 1.4)] as [number, number], height: args.minSize };
+  const shapes = { shapesPerImage: [1, 3] as [number, number], sizeRange: [0.12, 0.3] as [number, number] };
+  const train = await generateShapesDataset({ outDir: path.join(dir, 'train'), numImages: args.trainImages, seed: 1, overwrite: true, ...size, ...shapes });
+  const val = await generateShapesDataset({ outDir: path.join(dir, 'val'), numImages: args.valImages, seed: 2, overwrite: true, ...size, ...shapes });
+  console.log(`shapes: ${train.numImages} train images (${train.numAnnotations} objects), ${val.numImages} held-out, in ${dir}`);
+
+  const steps: StepInfo[] = [];
+  let t = Date.now();
+  const trainer = await Trainer.create(
+    {
+      train: { annotationFile: train.annotationFile, imagesDir: train.imagesDir },
+      val: { annotationFile: val.annotationFile, imagesDir: val.imagesDir },
+      outputDir: path.join(dir, 'run'),
+      minSizes: [args.minSize],
+      maxSize: args.maxSize,
+      batchSize: args.batch,
+      trainableBackboneLayers: 3,
+      rpnPreNmsTopN: 600,
+      rpnPostNmsTopN: 300,
+      rpnBatchSizePerImage: 256,
+      roiBatchSizePerImage: 128,
+      lr: args.lr,
+      warmupIters: Math.min(50, Math.max(1, Math.floor(args.steps / 4))),
+      milestones: [Math.max(1, Math.floor(args.steps * 0.8))],
+      clipGradNorm: 10,
+      maxSteps: args.steps,
+      checkpointEvery: args.steps,
+      keep: 1,
+      seed: 0,
+    },
+    {
+      onStep: (s) => {
+        steps.push(s);
+        if (s.step % args.logEvery === 0 || s.step === 1) {
+          const l = LOSS_NAMES.map((k) => `${k} ${s.losses[k].toFixed(4)}`).join('  ');
+          console.log(`step ${s.step}/${s.totalSteps}  loss ${s.totalLoss.toFixed(4)}  ${l}  lr ${s.lr.toExponential(2)}  ${s.stepSeconds.toFixed(2)} s/step  ${s.imagesPerSecond.toFixed(2)} img/s`);
+        }
+      },
+      log: (line) => console.log(line),
+    },
+  );
+  console.log(`model built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  t = Date.now();
+  try {
+    const result = await trainer.run();
+    const trainSeconds = (Date.now() - t) / 1000;
+    const w = Math.min(args.window, Math.floor(steps.length / 2) || 1);
+    console.log(`\n${steps.length} steps in ${trainSeconds.toFixed(1)} s (incl. checkpoint and evaluation); ${result.imagesPerSecond.toFixed(2)} img/s`);
+    const stepTimes = steps.slice(1).map((s) => s.stepSeconds);
+    console.log(`median step ${[...stepTimes].sort((a, b) => a - b)[Math.floor(stepTimes.length / 2)]?.toFixed(2) ?? '-'} s at batch ${args.batch}`);
+    console.log(`loss means, first ${w} steps -> last ${w} steps:`);
+    for (const k of [...LOSS_NAMES, 'total'] as (LossName | 'total')[]) {
+      const v = (s: StepInfo): number => (k === 'total' ? s.totalLoss : s.losses[k]);
+      const first = mean(steps.slice(0, w).map(v));
+      const last = mean(steps.slice(-w).map(v));
+      console.log(`  ${k.padEnd(17)} ${first.toFixed(4)} -> ${last.toFixed(4)} ${last < first ? '(falls)' : '(does not fall)'}`);
+    }
+    const e = result.lastEval ?? (await trainer.evaluate());
+    console.log(`held-out (${val.numImages} images): box AP ${e.boxAp.toFixed(4)}  mask AP ${e.maskAp.toFixed(4)}`);
+    for (const line of e.lines) console.log(line);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    process.exit(1);
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * `maskrcnn train --config train.json [--resume]`: trains on a COCO-format dataset folder with
+ * the settings of a JSON file (see `TrainConfig`), with a progress bar, a loss line every
+ * `logEvery` steps, checkpoints, and box / mask AP on the held-out set.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { describeBackend, selectBackend } from '../backend';
+import { registerWasmTrainingKernels } from '../kernels/register';
+import { LOSS_NAMES } from '../losses/names';
+import { resolveTrainConfig, type ResolvedTrainConfig } from '../train/train_config';
+import { Trainer, type StepInfo, type TrainerOptions, type TrainResult } from '../train/trainer';
+
+/**
+ * Options of {@link runTrain}.
+ *
+ * @example
+ * ```ts
+ * const opts: TrainCommandOptions = { config: 'train.json', resume: true };
+ * ```
+ */
+export interface TrainCommandOptions {
+  /** Path of the JSON training config. */
+  config: string;
+  /** Continue from the newest checkpoint in the config's outputDir. */
+  resume?: boolean;
+  /** auto (default), tensorflow-gpu, tensorflow, wasm or cpu. */
+  backend?: string;
+  /** false: no progress bar (shown only when stderr is a terminal anyway). */
+  progress?: boolean;
+}
+
+/**
+ * Reads and checks a `train.json`; relative paths in it are taken from the file's folder.
+ *
+ * @throws Error naming the file and listing every bad field.
+ * @example
+ * ```ts
+ * const config = readTrainConfig('runs/shapes/train.json');
+ * ```
+ */
+export function readTrainConfig(file: string): ResolvedTrainConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`Error in train: cannot read --config ${file}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`Error in train: --config ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  const c = resolveTrainConfig(raw, file);
+  const base = path.dirname(path.resolve(file));
+  const at = (p: string): string => path.resolve(base, p);
+  const paths = (d: { annotationFile: string; imagesDir: string }) => ({ annotationFile: at(d.annotationFile), imagesDir: at(d.imagesDir) });
+  return {
+    ...c,
+    train: paths(c.train),
+    val: c.val && paths(c.val),
+    init: c.init && at(c.init),
+    outputDir: at(c.outputDir),
+  };
+}
+
+function lossLine(s: StepInfo): string {
+  const losses = LOSS_NAMES.map((k) => `${k} ${s.losses[k].toFixed(4)}`).join('  ');
+  return (
+    `step ${s.step}/${s.totalSteps} (epoch ${s.epoch})  loss ${s.totalLoss.toFixed(4)}  ${losses}  lr ${s.lr.toExponential(3)}  ` +
+    `${s.imagesPerSecond.toFixed(2)} img/s  ETA ${Math.round(s.etaSeconds)} s`
+  );
+}
+
+/**
+ * Runs a training from a config file and prints progress; resolves when training ends.
+ *
+ * @param deps trainer hooks (e.g. `buildModel`); `log` defaults to console.log.
+ * @throws TrainingDivergedError on a NaN/Inf loss (the CLI then exits with status 1).
+ * @example
+ * ```ts
+ * const result = await runTrain({ config: 'train.json' });
+ * console.log(result.lastEval?.maskAp);
+ * ```
+ */
+export async function runTrain(o: TrainCommandOptions, deps: TrainerOptions = {}): Promise<TrainResult> {
+  const config = readTrainConfig(o.config);
+  const log = deps.log ?? console.log;
+  registerWasmTrainingKernels();
+  const backend = await selectBackend({ backend: o.backend });
+  log(describeBackend(backend));
+  const showBar = o.progress !== false && process.stderr.isTTY === true;
+  const bar = new SingleBar({
+    format: 'train [{bar}] {value}/{total} steps | loss {loss} | lr {lr} | {ips} img/s | ETA {eta_formatted}',
+    stream: process.stderr,
+  });
+  let barStarted = false;
+  const trainer = await Trainer.create(config, {
+    ...deps,
+    log,
+    onStep: (s) => {
+      deps.onStep?.(s);
+      if (showBar) {
+        if (!barStarted) bar.start(s.totalSteps, s.step - 1, { loss: '-', lr: '-', ips: '-' });
+        barStarted = true;
+        bar.update(s.step, { loss: s.totalLoss.toFixed(4), lr: s.lr.toExponential(2), ips: s.imagesPerSecond.toFixed(2) });
+      }
+      if (s.step % config.logEvery === 0 || s.step === s.totalSteps || s.step === 1) log(lossLine(s));
+    },
+    onEval: (e) => {
+      deps.onEval?.(e);
+      log(`step ${e.step}: box AP ${e.boxAp.toFixed(4)}  mask AP ${e.maskAp.toFixed(4)}`);
+      for (const line of e.lines) log(line);
+    },
+  });
+  try {
+    log(`training ${trainer.dataset.length} images, ${trainer.dataset.numClasses - 1} classes; ${trainer.totalSteps} steps from step ${trainer.step}`);
+    const result = await trainer.run();
+    if (barStarted) bar.stop();
+    const saved = await trainer.saveModel();
+    log(`done: ${result.steps} steps, ${result.imagesPerSecond.toFixed(2)} img/s; model saved to ${saved}`);
+    return result;
+  } finally {
+    if (barStarted) bar.stop();
+    trainer.dispose();
+  }
+}
+
+/**
+ * Adds `train` to the `maskrcnn` program.
+ *
+ * @example
+ * ```ts
+ * const program = new Command('maskrcnn');
+ * registerTrainCommand(program);
+ * await program.parseAsync(['node', 'maskrcnn', 'train', '--config', 'train.json', '--resume']);
+ * ```
+ */
+export function registerTrainCommand(program: Command, deps: TrainerOptions = {}): void {
+  program
+    .command('train')
+    .description('train Mask R-CNN on a COCO-format dataset folder, with the settings of a JSON file')
+    .requiredOption('--config <file>', 'training config (JSON): train, outputDir, and optional schedule, sizes, val, ...')
+    .option('--resume', 'continue from the newest checkpoint in outputDir')
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu')
+    .option('--no-progress', 'no progress bar')
+    .action(async (opts: TrainCommandOptions) => {
+      await runTrain(opts, deps);
+    });
+}
