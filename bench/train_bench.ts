@@ -13,6 +13,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+// Registered (not initialised) up front so our training kernels can be put in before it starts.
+import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend, describeBackend } from '../src/backend';
 import { generateShapesDataset } from '../src/data';
 import { registerWasmTrainingKernels } from '../src/kernels/register';

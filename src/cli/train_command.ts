@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
+// Registered (not initialised) up front so our training kernels can be put in before it starts.
+import '@tensorflow/tfjs-backend-wasm';
 import { describeBackend, selectBackend } from '../backend';
 import { registerWasmTrainingKernels } from '../kernels/register';
 import { LOSS_NAMES } from '../losses/names';

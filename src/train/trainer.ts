@@ -22,6 +22,7 @@ import { prepareTrainingTargets, trainingLosses, type TrainingBatch } from '../m
 import { withoutInitialization } from '../nn/torch_layer';
 import { Rng } from '../util/random';
 import { latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
+import { isWasmTrainingKernelRegistered, registerWasmTrainingKernels } from '../kernels/register';
 import { checkHeap } from './heap_guard';
 import {
   Adam,
@@ -232,6 +233,12 @@ export class Trainer {
    */
   static async create(config: TrainConfig | ResolvedTrainConfig, options: TrainerOptions = {}): Promise<Trainer> {
     const c = resolveTrainConfig(config);
+    if (tf.getBackend() === 'wasm') {
+      registerWasmTrainingKernels();
+      if (!isWasmTrainingKernelRegistered('Conv2DBackpropFilter')) {
+        throw new Error('Error in Trainer: the wasm backend lacks the training kernels; call registerWasmTrainingKernels() before tf.setBackend("wasm")');
+      }
+    }
     const log = options.log ?? (() => undefined);
     const dataset = await loadCocoDataset(c.train.annotationFile, c.train.imagesDir);
     const modelConfig: MaskRCNNConfig = {
