@@ -102,6 +102,7 @@ export async function runTrain(o: TrainCommandOptions, deps: TrainerOptions = {}
   let barStarted = false;
   const trainer = await Trainer.create(config, {
     ...deps,
+    resume: o.resume === true || deps.resume === true,
     log,
     onStep: (s) => {
       deps.onStep?.(s);

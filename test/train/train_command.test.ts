@@ -101,5 +101,15 @@ describe('maskrcnn train [wasm]', () => {
     expect(lines.some((l) => /^step 2: box AP -?\d\.\d{4}  mask AP -?\d\.\d{4}$/.test(l))).toBe(true);
     expect(await listCheckpoints(path.join(root, 'run'))).toEqual([2]);
     expect(fs.existsSync(path.join(root, 'run', 'model', 'model.json'))).toBe(true);
+
+    // --resume continues from the step-2 checkpoint to the new maxSteps.
+    const cfg = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeConfig('train.json', { ...cfg, maxSteps: 3, val: undefined });
+    const more: StepInfo[] = [];
+    const resumedLines: string[] = [];
+    await cli(['--config', file, '--backend', 'wasm', '--no-progress', '--resume'], resumedLines, more);
+    expect(more.map((s) => s.step)).toEqual([3]);
+    expect(resumedLines.some((l) => /resumed from .*step-000002 at step 2 \(epoch 0, batch 2\)/.test(l))).toBe(true);
+    expect(await listCheckpoints(path.join(root, 'run'))).toEqual([3]);
   }, 120_000);
 });
