@@ -16,7 +16,15 @@ export interface DatasetPaths {
   readonly imagesDir: string;
 }
 
-/** The training configuration as written in `train.json` (optional fields have defaults). */
+/**
+ * The training configuration as written in `train.json` (optional fields have defaults).
+ *
+ * @example
+ * ```json
+ * { "train": { "annotationFile": "shapes/instances.json", "imagesDir": "shapes/images" },
+ *   "outputDir": "runs/shapes", "minSizes": [160], "maxSize": 256, "lr": 0.01, "maxSteps": 500 }
+ * ```
+ */
 export interface TrainConfig {
   /** Training set. */
   readonly train: DatasetPaths;

@@ -107,6 +107,11 @@ export interface TrainResult {
 /**
  * Thrown when a step's losses or gradients are NaN or infinite. Nothing of that step was applied
  * and no checkpoint was written, so the previous checkpoint is the last good state.
+ *
+ * @example
+ * ```ts
+ * try { await trainer.run(); } catch (e) { if (e instanceof TrainingDivergedError) console.error(e.step, e.losses); }
+ * ```
  */
 export class TrainingDivergedError extends Error {
   constructor(
@@ -135,6 +140,12 @@ const STATE_KEY = 'trainer';
 /**
  * Optimizer state in the checkpoint's layout: arrays named `<key>/<slot>`, the step count in
  * scalars (the kind goes in the checkpoint's trainConfig).
+ *
+ * @example
+ * ```ts
+ * const record = optimizerStateToRecord(opt.getState(), schedule.iteration);
+ * record.arrays.get('rpn.head.conv.0.0.weight/momentum_buffer');
+ * ```
  */
 export function optimizerStateToRecord(state: OptimizerState, scheduleIteration: number): OptimizerStateRecord {
   const arrays = new Map<string, OptimizerArray>();
@@ -144,7 +155,14 @@ export function optimizerStateToRecord(state: OptimizerState, scheduleIteration:
   return { scalars: { step: state.step, scheduleIteration }, arrays };
 }
 
-/** Inverse of {@link optimizerStateToRecord}. */
+/**
+ * Inverse of {@link optimizerStateToRecord}.
+ *
+ * @example
+ * ```ts
+ * opt.setState(optimizerStateFromRecord(checkpoint.optimizerState, 'sgd'));
+ * ```
+ */
 export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: OptimizerKind): OptimizerState {
   const step = record.scalars.step;
   if (!Number.isInteger(step)) throw new Error('Error in optimizerStateFromRecord: the checkpoint has no integer optimizer step');
@@ -160,7 +178,15 @@ export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: Opt
   return { kind, step, slots };
 }
 
-/** A loader sample list as the model's training input. The caller owns `images`. */
+/**
+ * A loader sample list as the model's training input: images padded to a multiple of 32
+ * (`[N, H, W, 3]`, normalised by the loader), targets in resized pixels. The caller owns `images`.
+ *
+ * @example
+ * ```ts
+ * for await (const b of loader.epoch(0)) { const batch = toTrainingBatch(b.samples); ...; batch.images.dispose(); }
+ * ```
+ */
 export function toTrainingBatch(samples: readonly TrainingSample[]): TrainingBatch {
   const padded = padImages(samples, 32);
   const images = tf.tensor4d(padded.images, [samples.length, padded.batchHeight, padded.batchWidth, 3]); // [N, H, W, 3]
