@@ -74,7 +74,13 @@ export type {
   DetectionsInput,
 } from './eval';
 
-// Training building blocks (the training loop itself is not released yet).
+// Training: the loop, its configuration and checkpoints, and the units it is built from.
+export * from './train/trainer';
+export * from './train/train_config';
+export * from './train/checkpoint';
+export * from './train/heap_guard';
+export * from './train/optim';
+export * from './model/training_losses';
 export * from './losses';
 export * from './train/targets';
 export * from './kernels/register';

@@ -130,7 +130,8 @@ export class TrainingDivergedError extends Error {
 }
 
 /** Where the next batch comes from. */
-interface Position {
+/** Where the loader stands: the epoch and the index of the next batch in it. */
+export interface LoaderPosition {
   readonly epoch: number;
   readonly batch: number;
 }
@@ -233,7 +234,7 @@ function lossValues(losses: Losses): Record<LossName, number> {
 export class Trainer {
   /** Steps done so far. */
   private stepsDone: number;
-  private position: Position;
+  private position: LoaderPosition;
   private disposed = false;
 
   private constructor(
@@ -247,7 +248,7 @@ export class Trainer {
     readonly rng: Rng,
     readonly totalSteps: number,
     private readonly options: TrainerOptions,
-    start: { step: number; position: Position },
+    start: { step: number; position: LoaderPosition },
   ) {
     this.stepsDone = start.step;
     this.position = start.position;
@@ -319,7 +320,7 @@ export class Trainer {
     const rng = new Rng(c.seed);
     let start = { step: 0, position: { epoch: 0, batch: 0 } };
     if (checkpoint !== undefined) {
-      const saved = checkpoint.trainConfig[STATE_KEY] as { optimizer: OptimizerKind; position: Position } | undefined;
+      const saved = checkpoint.trainConfig[STATE_KEY] as { optimizer: OptimizerKind; position: LoaderPosition } | undefined;
       if (saved === undefined) throw new Error(`Error in Trainer: checkpoint ${checkpoint.dir} was not written by the Trainer (no '${STATE_KEY}' record)`);
       if (saved.optimizer !== c.optimizer) throw new Error(`Error in Trainer: checkpoint ${checkpoint.dir} holds '${saved.optimizer}' state, the config asks for '${c.optimizer}'`);
       optimizer.setState(optimizerStateFromRecord(checkpoint.optimizerState, c.optimizer));
@@ -337,7 +338,7 @@ export class Trainer {
   }
 
   /** Where the next batch comes from. */
-  get nextPosition(): Position {
+  get nextPosition(): LoaderPosition {
     return this.position;
   }
 
