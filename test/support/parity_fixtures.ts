@@ -10,8 +10,22 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
-export const FIXTURE_DIR = path.resolve(process.env.MASKRCNN_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'parity'));
-const HOW_TO = 'make them with `npm run fixtures` (needs Debian python3-torchvision and python3-skimage)';
+/** Where a set of fixtures lives and how to make it. */
+export interface FixtureSource {
+  readonly dir: string;
+  readonly howTo: string;
+}
+
+/** Inference fixtures: tools/parity/make_fixtures.py (override with MASKRCNN_FIXTURES). */
+export const INFERENCE_FIXTURES: FixtureSource = {
+  dir: path.resolve(process.env.MASKRCNN_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'parity')),
+  howTo: 'make them with `npm run fixtures` (needs Debian python3-torchvision and python3-skimage)',
+};
+/** Training fixtures: tools/parity/make_training_fixtures.py (override with MASKRCNN_TRAINING_FIXTURES). */
+export const TRAINING_FIXTURES: FixtureSource = {
+  dir: path.resolve(process.env.MASKRCNN_TRAINING_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'training')),
+  howTo: 'make them with `npm run fixtures` (needs Debian python3-torchvision)',
+};
 
 interface Entry {
   shape: number[];
@@ -23,34 +37,41 @@ interface Index {
   tensors: Record<string, Entry>;
 }
 
-let cached: ParityFixtures | null | undefined;
+const cache = new Map<string, ParityFixtures | null>();
 
 /** The fixtures, or undefined (with a console message) when absent outside CI. */
-export function parityFixtures(): ParityFixtures | undefined {
-  if (cached !== undefined) return cached ?? undefined;
-  const indexPath = path.join(FIXTURE_DIR, 'index.json');
+export function parityFixtures(source: FixtureSource = INFERENCE_FIXTURES): ParityFixtures | undefined {
+  const hit = cache.get(source.dir);
+  if (hit !== undefined) return hit ?? undefined;
+  const indexPath = path.join(source.dir, 'index.json');
   if (!fs.existsSync(indexPath)) {
     if (process.env.MASKRCNN_REQUIRE_FIXTURES === '1') {
-      throw new Error(`parity fixtures missing at ${FIXTURE_DIR} and MASKRCNN_REQUIRE_FIXTURES=1: ${HOW_TO}`);
+      throw new Error(`parity fixtures missing at ${source.dir} and MASKRCNN_REQUIRE_FIXTURES=1: ${source.howTo}`);
     }
-    console.warn(`Skipping torchvision parity tests: no fixtures at ${FIXTURE_DIR}; ${HOW_TO}.`);
-    cached = null;
+    console.warn(`Skipping torchvision parity tests: no fixtures at ${source.dir}; ${source.howTo}.`);
+    cache.set(source.dir, null);
     return undefined;
   }
-  cached = new ParityFixtures(JSON.parse(fs.readFileSync(indexPath, 'utf8')) as Index);
-  return cached;
+  const fx = new ParityFixtures(source.dir, JSON.parse(fs.readFileSync(indexPath, 'utf8')) as Index);
+  cache.set(source.dir, fx);
+  return fx;
 }
 
-/** `describe` when the fixtures exist; a skipped block (with the message above) when not. */
-export function describeParity(title: string, body: (fx: ParityFixtures) => void): void {
-  const fx = parityFixtures();
+/**
+ * `describe` when the fixtures exist. Outside CI, missing fixtures give a skipped block (with the
+ * message above); with MASKRCNN_REQUIRE_FIXTURES=1 (set by .ci/run) they throw instead.
+ */
+export function describeParity(title: string, body: (fx: ParityFixtures) => void, source: FixtureSource = INFERENCE_FIXTURES): void {
+  const fx = parityFixtures(source);
   if (fx) describe(title, () => body(fx));
   else describe.skip(`${title} (fixtures missing)`, () => it('needs fixtures', () => undefined));
 }
 
 export class ParityFixtures {
-  readonly dir = FIXTURE_DIR;
-  constructor(private readonly index: Index) {}
+  constructor(
+    readonly dir: string,
+    private readonly index: Index,
+  ) {}
 
   get meta(): Record<string, unknown> {
     return this.index.meta;
@@ -58,6 +79,11 @@ export class ParityFixtures {
 
   get checkpointPath(): string {
     return path.join(this.dir, 'maskrcnn_seeded.pth');
+  }
+
+  /** A file of the fixture folder. */
+  file(name: string): string {
+    return path.join(this.dir, name);
   }
 
   imagePath(name: string): string {
@@ -70,12 +96,17 @@ export class ParityFixtures {
 
   /** The tensor as torchvision laid it out (NCHW for feature maps). */
   raw(name: string): tf.Tensor {
+    const { data, shape, dtype } = this.values(name);
+    return tf.tensor(data, shape, dtype);
+  }
+
+  /** The values without making a tensor. */
+  values(name: string): { data: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' } {
     const e = this.index.tensors[name];
     if (!e) throw new Error(`fixture tensor ${name} not in ${this.dir}/index.json; regenerate the fixtures`);
     const buf = fs.readFileSync(path.join(this.dir, e.file));
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-    const data = e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
-    return tf.tensor(data, e.shape, e.dtype);
+    return { data: e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab), shape: e.shape, dtype: e.dtype };
   }
 
   /** A feature map converted NCHW -> NHWC (or CHW -> HWC for one image). */
