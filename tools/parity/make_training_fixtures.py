@@ -41,6 +41,13 @@ from torchvision.models.detection.image_list import ImageList
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as mf  # noqa: E402  (seed, batch-norm randomisation, head gains, Recorder)
 
+# torch 1.13 on CPU runs float32 convolutions through oneDNN (mkldnn). Its backward pass is
+# coarser than the native path: on this model its layer2.0.conv2 gradient is 1.9e-3 (relative,
+# max-abs) from the float64 gradient, the native path's 7.5e-5. The reference must be the more
+# exact of torchvision's own float32 computations, so oneDNN is turned off (it changes no result
+# beyond rounding: the float64 check below and the parity test print both distances).
+torch.backends.mkldnn.enabled = False
+
 # Take-all sampling (see the module docstring); the TypeScript test passes the same values.
 TAKE_ALL = 1_000_000
 # Two images of different sizes padded into one 128 x 160 batch.
@@ -168,8 +175,7 @@ def main():
         rec.add(f"grads/{name}", params[name].grad)
 
     # The same step in float64: how far torchvision's own float32 gradients are from the exact
-    # ones. Deep in this random backbone that distance reaches 1e-3 (layer2), so it is the
-    # yardstick the parity test applies next to its fixed bound.
+    # ones (at most ~5e-4 here, with oneDNN off); the parity test prints our distance to both.
     model64 = copy.deepcopy(model).double()
     targets64 = [{**t, "boxes": t["boxes"].double()} for t in targets]
     batch64 = batch.double()
