@@ -3,19 +3,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { fromTorchLayout, type TorchLayer } from '../../src/nn/torch_layer';
+import { decodeF32 } from '../support/errors';
+
+export { decodeF32, maxAbs, maxRelError } from '../support/errors';
 
 export const FIXTURE_DIR = path.join(__dirname, '..', 'fixtures', 'rpn');
 
 export function readFixture<T>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as T;
-}
-
-/** base64 of little-endian float32 bytes -> Float32Array (copied, so it is aligned). */
-export function decodeF32(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float32Array(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(4 * i);
-  return out;
 }
 
 export interface TensorB64 {
@@ -37,24 +32,6 @@ export function loadTorchState(layer: TorchLayer, state: Record<string, TensorB6
   }
   const extra = Object.keys(state).filter((k) => !params.has(k));
   if (extra.length > 0) throw new Error(`fixture has unknown keys ${extra}`);
-}
-
-/** Largest |a - e| / max(|e|, floor) over all entries. */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
-    if (!(err <= worst)) worst = err; // NaN propagates as a failure
-  }
-  return worst;
-}
-
-/** Largest |x|. */
-export function maxAbs(values: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
-  return m;
 }
 
 /** IoU of two xyxy boxes in float64. */

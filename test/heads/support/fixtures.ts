@@ -10,6 +10,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { fromTorchLayout, type TorchLayer } from '../../../src/nn/torch_layer';
+import { decodeF32 } from '../../support/errors';
+
+export { decodeF32, maxRelError, normRelError } from '../../support/errors';
 
 export const HEADS_FIXTURE_DIR = path.join(__dirname, '..', '..', 'fixtures', 'heads');
 
@@ -111,48 +114,12 @@ export function loadHashedWeights(layer: TorchLayer, specs: Record<string, Hashe
   if (extra.length > 0) throw new Error(`fixture has keys the layer lacks: ${extra}`);
 }
 
-/** base64 of little-endian float32 bytes -> Float32Array. */
-export function decodeF32(b64: string): Float32Array {
-  const buf = Buffer.from(b64, 'base64');
-  const out = new Float32Array(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readFloatLE(4 * i);
-  return out;
-}
-
 /** base64 of np.packbits (big bit order) -> one 0/1 byte per bit, `n` of them. */
 export function decodeBits(b64: string, n: number): Uint8Array {
   const bytes = Buffer.from(b64, 'base64');
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (bytes[i >> 3] >> (7 - (i & 7))) & 1;
   return out;
-}
-
-/** Largest |a - e| / max(|e|, floor); NaN counts as a failure. */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
-    if (!(err <= worst)) worst = err;
-  }
-  return worst;
-}
-
-/**
- * Norm-wise relative error max|a - e| / max|e|: float32 sums of 1024+ products whose partial sums
- * are far larger than the result lose absolute, not relative, precision, and differ between
- * backends' summation orders by that much.
- */
-export function normRelError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    if (!(err <= worst)) worst = err;
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return worst / Math.max(scale, Number.MIN_VALUE);
 }
 
 /** IoU of two xyxy boxes given as 4-element arrays, in float64. */

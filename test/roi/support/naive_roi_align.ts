@@ -3,6 +3,8 @@
  * backward) on NHWC arrays: one sample at a time, four corners each, float32 coordinate math.
  * Deliberately unoptimised and independent of src/roi (no separable merging, no sparse matrix).
  */
+export { maxRelError } from '../../support/errors';
+
 const f32 = Math.fround;
 
 export interface NaiveInput {
@@ -136,14 +138,3 @@ export function seededValues(n: number, seed: number): Float32Array {
   return out;
 }
 
-/** max |a - b| / max(1, |b|) over all entries; throws on length mismatch. */
-export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const e = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
-    if (Number.isNaN(e)) return NaN;
-    if (e > worst) worst = e;
-  }
-  return worst;
-}

@@ -3,6 +3,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { TorchLayer } from '../../../src/nn/torch_layer';
+import { decodeF32, maxRelError as relError } from '../../support/errors';
+
+/**
+ * Largest |a - e| / max(|e|, floor) over all entries; NaN anywhere makes it NaN. The floor keeps
+ * entries that pass near zero (where one float32 rounding of a larger intermediate dominates)
+ * from reading as huge relative errors.
+ */
+export const maxRelError = (actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-2): number => relError(actual, expected, floor);
 
 /** An array as the generator stores it: little-endian float32 bytes in base64. */
 export interface Arr {
@@ -55,29 +63,11 @@ export function fixtures(): OptimFixtures {
 
 export function f32(a: Arr): Float32Array {
   if (a.dtype !== 'float32') throw new Error(`fixture array is ${String(a.dtype)}, expected float32`);
-  const b = Buffer.from(a.b64, 'base64');
-  const out = new Float32Array(b.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(4 * i);
-  return out;
+  return decodeF32(a.b64);
 }
 
 export function tensorOf(a: Arr): tf.Tensor {
   return tf.tensor(f32(a), a.shape, 'float32');
-}
-
-/**
- * Largest |a - e| / max(|e|, floor) over all entries; NaN anywhere makes it NaN. The floor keeps
- * entries that pass near zero (where one float32 rounding of a larger intermediate dominates)
- * from reading as huge relative errors.
- */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-2): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
-    if (!(err <= worst)) worst = err;
-  }
-  return worst;
 }
 
 /** State-dict keys of the toy model, in the fixture's parameter order. */

@@ -1,6 +1,15 @@
 /** Reads the JSON fixtures written by tools/make_target_cases.py (torchvision 0.14). */
 import * as fs from 'fs';
 import * as path from 'path';
+import { decodeF32, maxRelError as relError, normRelError } from '../../support/errors';
+
+export { maxAbsDiff } from '../../support/errors';
+
+/** Largest |a - e| / max(|e|, floor) over all entries; NaN anywhere makes it NaN. */
+export const maxRelError = (actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-12): number => relError(actual, expected, floor);
+
+/** Largest |a - e| relative to the largest |e| (the scale of a gradient). */
+export const relToMax = normRelError;
 
 export const FIXTURE_DIR = path.join(__dirname, '..', '..', 'fixtures', 'targets');
 
@@ -21,10 +30,7 @@ function bytes(a: Arr): Buffer {
 
 export function f32(a: Arr): Float32Array {
   if (a.dtype !== 'float32') throw new Error(`fixture array is ${a.dtype}, expected float32`);
-  const b = bytes(a);
-  const out = new Float32Array(b.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = b.readFloatLE(4 * i);
-  return out;
+  return decodeF32(a.b64);
 }
 
 export function i32(a: Arr): Int32Array {
@@ -38,34 +44,6 @@ export function i32(a: Arr): Int32Array {
 export function u8(a: Arr): Uint8Array {
   if (a.dtype !== 'uint8') throw new Error(`fixture array is ${a.dtype}, expected uint8`);
   return new Uint8Array(bytes(a));
-}
-
-/** Largest |a - e| / max(|e|, floor) over all entries; NaN anywhere makes it NaN. */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-12): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
-    if (!(err <= worst)) worst = err;
-  }
-  return worst;
-}
-
-/** Largest |a - e| relative to the largest |e| (the scale of a gradient). */
-export function relToMax(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
-  return maxAbsDiff(actual, expected) / Math.max(scale, 1e-30);
-}
-
-export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) worst = d;
-  }
-  return worst;
 }
 
 /** Rows `r` (4 values each) of a [n * 4] array. */
