@@ -66,6 +66,7 @@ export class ResNetBody extends TorchLayer {
     if (blocks === undefined) {
       throw new Error(`Error in ResNetBody: depth must be one of ${Object.keys(RESNET_BLOCKS).join(', ')}, got ${args.depth}`);
     }
+    checkTrainableLayers(args.trainableLayers ?? 3); // before any weight is made
     this.conv1 = this.child('conv1', new Conv2d({ inChannels: 3, outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false }));
     this.bn1 = this.child('bn1', new FrozenBatchNorm2d({ numFeatures: 64 }));
     let cin = 64;
@@ -87,9 +88,7 @@ export class ResNetBody extends TorchLayer {
 
   /** Freezes all but the top `n` stages (torchvision's trainable_backbone_layers). */
   setTrainableLayers(n: number): void {
-    if (!Number.isInteger(n) || n < 0 || n > 5) {
-      throw new Error(`Error in ResNetBody: trainableLayers must be an integer in 0..5, got ${n}`);
-    }
+    checkTrainableLayers(n);
     const trainable = new Set(STAGES_TOP_DOWN.slice(0, n));
     this.conv1.trainable = trainable.has('conv1');
     this.stages.forEach((stage, i) => {
@@ -130,5 +129,11 @@ export class ResNetBody extends TorchLayer {
       return d;
     };
     return this.outChannels.map((c, i) => [s[0], down(s[1], 2 + i), down(s[2], 2 + i), c]);
+  }
+}
+
+function checkTrainableLayers(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 5) {
+    throw new Error(`Error in ResNetBody: trainableLayers must be an integer in 0..5, got ${n}`);
   }
 }

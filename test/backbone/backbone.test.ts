@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackboneWithFpn } from '../../src/backbone/backbone_with_fpn';
 import { FrozenBatchNorm2d } from '../../src/backbone/frozen_batch_norm';
 import { ResNetBody } from '../../src/backbone/resnet';
-import { torchShape } from '../../src/nn/torch_layer';
+import { torchShape, withoutInitialization } from '../../src/nn/torch_layer';
 import { useBackend } from '../support/backends';
 import r50Keys from '../fixtures/torchvision/maskrcnn_resnet50_fpn.keys.json';
 import r101Keys from '../fixtures/torchvision/resnet101_fpn_backbone.keys.json';
@@ -26,7 +26,7 @@ describe('backbone structure', () => {
   beforeAll(() => useBackend('wasm'));
 
   it('ResNet-50 + FPN has exactly torchvision\'s backbone keys and shapes', () => {
-    const backbone = new BackboneWithFpn({ depth: 50 });
+    const backbone = withoutInitialization(() => new BackboneWithFpn({ depth: 50 })); // keys and shapes only
     const expected = torchvisionKeys(r50Keys, 'backbone.');
     expect(expected.size).toBe(281);
     expect(Object.fromEntries(ourKeys(backbone))).toEqual(Object.fromEntries(expected));
@@ -34,7 +34,7 @@ describe('backbone structure', () => {
   });
 
   it('ResNet-101 comes from the same code with other block counts', () => {
-    const backbone = new BackboneWithFpn({ depth: 101 });
+    const backbone = withoutInitialization(() => new BackboneWithFpn({ depth: 101 }));
     const expected = torchvisionKeys(r101Keys, '');
     expect(Object.fromEntries(ourKeys(backbone))).toEqual(Object.fromEntries(expected));
     expect([...backbone.stateDict().keys()].filter((k) => /^body\.layer3\.\d+\.conv1\.weight$/.test(k))).toHaveLength(23);
@@ -43,11 +43,13 @@ describe('backbone structure', () => {
 
   it('rejects an unknown depth and a bad trainableLayers', () => {
     expect(() => new ResNetBody({ depth: 34 as 50 })).toThrow('depth must be one of 50, 101, got 34');
+    const before = tf.memory().numTensors;
     expect(() => new ResNetBody({ trainableLayers: 6 })).toThrow('trainableLayers must be an integer in 0..5, got 6');
+    expect(tf.memory().numTensors).toBe(before); // refused before any weight is made
   });
 
   it('freezes conv1 and layer1 by default (torchvision trainable_backbone_layers = 3), and no batch norm ever trains', () => {
-    const body = new ResNetBody();
+    const body = withoutInitialization(() => new ResNetBody());
     const trainable = new Set(body.trainableWeights);
     const names = [...body.stateDict()].filter(([, p]) => trainable.has(p.variable)).map(([k]) => k);
     expect(names.some((k) => k.startsWith('conv1') || k.startsWith('layer1.'))).toBe(false);
@@ -110,7 +112,7 @@ describe('backbone structure', () => {
   });
 
   it('a forward pass leaks no tensors, and odd sizes give torch\'s output sizes', () => {
-    const backbone = new BackboneWithFpn();
+    const backbone = withoutInitialization(() => new BackboneWithFpn()); // sizes and tensor counts only
     const x = tf.zeros([1, 50, 70, 3]) as tf.Tensor4D;
     const before = tf.memory().numTensors;
     const f = backbone.forward(x);
