@@ -7,7 +7,9 @@
  * Run: `npx tsc -p tsconfig.json --outDir build && node build/bench/train_bench.js --steps 200`
  * Options: --steps N (default 100), --min-size S (default 128), --max-size S (default 192),
  * --batch N (default 2), --lr X (default 0.01), --train-images N (default 200),
- * --val-images N (default 20), --log-every K (default 10), --window W (default 10),
+ * --val-images N (default 20), --log-every K (default 10), --window W (default 25),
+ * --shape-min F / --shape-max F (shape size as a fraction of the image side, default 0.2-0.45),
+ * --roi-batch N (RoI heads' sampled RoIs per image, default 128), --trainable-layers N (default 3),
  * --dir PATH (default a temp folder), --backend NAME (default wasm).
  */
 import * as fs from 'fs';
@@ -31,15 +33,21 @@ interface BenchArgs {
   valImages: number;
   logEvery: number;
   window: number;
+  shapeMin: number;
+  shapeMax: number;
+  roiBatch: number;
+  trainableLayers: number;
   dir?: string;
   backend: string;
 }
 
 function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { steps: 100, minSize: 128, maxSize: 192, batch: 2, lr: 0.01, trainImages: 200, valImages: 20, logEvery: 10, window: 10, backend: 'wasm' };
+  const a: BenchArgs = { steps: 100, minSize: 128, maxSize: 192, batch: 2, lr: 0.01, trainImages: 200, valImages: 20, logEvery: 10, window: 25,
+    shapeMin: 0.2, shapeMax: 0.45, roiBatch: 128, trainableLayers: 3, backend: 'wasm' };
   const numeric: Record<string, keyof BenchArgs> = {
     '--steps': 'steps', '--min-size': 'minSize', '--max-size': 'maxSize', '--batch': 'batch', '--lr': 'lr',
     '--train-images': 'trainImages', '--val-images': 'valImages', '--log-every': 'logEvery', '--window': 'window',
+    '--shape-min': 'shapeMin', '--shape-max': 'shapeMax', '--roi-batch': 'roiBatch', '--trainable-layers': 'trainableLayers',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
@@ -49,7 +57,10 @@ function parseArgs(argv: readonly string[]): BenchArgs {
     else if (flag === '--backend') a.backend = value;
     else if (numeric[flag] !== undefined) {
       const v = Number(value);
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`train_bench: ${flag} must be a positive number, got '${value}'`);
+      const zeroOk = flag === '--trainable-layers';
+      if (!Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) {
+        throw new Error(`train_bench: ${flag} must be a ${zeroOk ? 'non-negative' : 'positive'} number, got '${value}'`);
+      }
       (a as unknown as Record<string, number>)[numeric[flag]] = v;
     } else throw new Error(`train_bench: unknown option ${flag} (valid: ${[...Object.keys(numeric), '--dir', '--backend'].join(', ')})`);
   }
@@ -67,7 +78,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   console.log(describeBackend(await selectBackend({ backend: args.backend })));
   const dir = args.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'train-bench-'));
   const size = { width: [args.minSize, Math.round(args.minSize * 1.4)] as [number, number], height: args.minSize };
-  const shapes = { shapesPerImage: [1, 3] as [number, number], sizeRange: [0.12, 0.3] as [number, number] };
+  const shapes = { shapesPerImage: [1, 3] as [number, number], sizeRange: [args.shapeMin, args.shapeMax] as [number, number] };
   const train = await generateShapesDataset({ outDir: path.join(dir, 'train'), numImages: args.trainImages, seed: 1, overwrite: true, ...size, ...shapes });
   const val = await generateShapesDataset({ outDir: path.join(dir, 'val'), numImages: args.valImages, seed: 2, overwrite: true, ...size, ...shapes });
   console.log(`shapes: ${train.numImages} train images (${train.numAnnotations} objects), ${val.numImages} held-out, in ${dir}`);
@@ -82,11 +93,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       minSizes: [args.minSize],
       maxSize: args.maxSize,
       batchSize: args.batch,
-      trainableBackboneLayers: 3,
+      trainableBackboneLayers: args.trainableLayers,
       rpnPreNmsTopN: 600,
       rpnPostNmsTopN: 300,
       rpnBatchSizePerImage: 256,
-      roiBatchSizePerImage: 128,
+      roiBatchSizePerImage: args.roiBatch,
       lr: args.lr,
       warmupIters: Math.min(50, Math.max(1, Math.floor(args.steps / 4))),
       milestones: [Math.max(1, Math.floor(args.steps * 0.8))],
@@ -101,7 +112,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         steps.push(s);
         if (s.step % args.logEvery === 0 || s.step === 1) {
           const l = LOSS_NAMES.map((k) => `${k} ${s.losses[k].toFixed(4)}`).join('  ');
-          console.log(`step ${s.step}/${s.totalSteps}  loss ${s.totalLoss.toFixed(4)}  ${l}  lr ${s.lr.toExponential(2)}  ${s.stepSeconds.toFixed(2)} s/step  ${s.imagesPerSecond.toFixed(2)} img/s`);
+          console.log(`step ${s.step}/${s.totalSteps}  loss ${s.totalLoss.toFixed(4)}  ${l}  lr ${s.lr.toExponential(2)}${s.gradNorm === undefined ? '' : `  |g| ${s.gradNorm.toFixed(1)}`}  ${s.stepSeconds.toFixed(2)} s/step  ${s.imagesPerSecond.toFixed(2)} img/s`);
         }
       },
       log: (line) => console.log(line),
@@ -122,6 +133,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       const first = mean(steps.slice(0, w).map(v));
       const last = mean(steps.slice(-w).map(v));
       console.log(`  ${k.padEnd(17)} ${first.toFixed(4)} -> ${last.toFixed(4)} ${last < first ? '(falls)' : '(does not fall)'}`);
+    }
+    console.log(`loss means per ${w}-step block:`);
+    console.log(`  steps      ${[...LOSS_NAMES, 'total'].map((k) => k.replace('loss_', '').padStart(14)).join('')}`);
+    for (let b = 0; b < steps.length; b += w) {
+      const block = steps.slice(b, b + w);
+      const cells = [...LOSS_NAMES.map((k) => mean(block.map((s) => s.losses[k]))), mean(block.map((s) => s.totalLoss))];
+      console.log(`  ${`${b + 1}-${b + block.length}`.padEnd(10)} ${cells.map((c) => c.toFixed(4).padStart(14)).join('')}`);
     }
     const e = result.lastEval ?? (await trainer.evaluate());
     console.log(`held-out (${val.numImages} images): box AP ${e.boxAp.toFixed(4)}  mask AP ${e.maskAp.toFixed(4)}`);
