@@ -4,12 +4,12 @@
  * `--log-every` steps, the first-window and last-window means of each loss (every loss should
  * fall), step time and images/s, then box and mask AP on the held-out set.
  *
- * Run: `npx tsc -p tsconfig.json --outDir build && node build/bench/train_bench.js --steps 200`
- * Options: --steps N (default 100), --min-size S (default 128), --max-size S (default 192),
- * --batch N (default 2), --lr X (default 0.01), --train-images N (default 200),
+ * Run: `npx tsc -p tsconfig.json --outDir build && node build/bench/train_bench.js` (defaults: the run in docs/training.md)
+ * Options: --steps N (default 500), --min-size S (default 96), --max-size S (default 144),
+ * --batch N (default 2), --lr X (default 0.02), --train-images N (default 200),
  * --val-images N (default 20), --log-every K (default 10), --window W (default 25),
- * --shape-min F / --shape-max F (shape size as a fraction of the image side, default 0.2-0.45),
- * --roi-batch N (RoI heads' sampled RoIs per image, default 128), --trainable-layers N (default 3),
+ * --shape-min F / --shape-max F (shape size as a fraction of the image side, default 0.25-0.5),
+ * --roi-batch N (RoI heads' sampled RoIs per image, default 32), --trainable-layers N (default 3),
  * --dir PATH (default a temp folder), --backend NAME (default wasm).
  */
 import * as fs from 'fs';
@@ -42,8 +42,9 @@ interface BenchArgs {
 }
 
 function parseArgs(argv: readonly string[]): BenchArgs {
-  const a: BenchArgs = { steps: 100, minSize: 128, maxSize: 192, batch: 2, lr: 0.01, trainImages: 200, valImages: 20, logEvery: 10, window: 25,
-    shapeMin: 0.2, shapeMax: 0.45, roiBatch: 128, trainableLayers: 3, backend: 'wasm' };
+  // Defaults: the run reported in docs/training.md (run D).
+  const a: BenchArgs = { steps: 500, minSize: 96, maxSize: 144, batch: 2, lr: 0.02, trainImages: 200, valImages: 20, logEvery: 10, window: 25,
+    shapeMin: 0.25, shapeMax: 0.5, roiBatch: 32, trainableLayers: 3, backend: 'wasm' };
   const numeric: Record<string, keyof BenchArgs> = {
     '--steps': 'steps', '--min-size': 'minSize', '--max-size': 'maxSize', '--batch': 'batch', '--lr': 'lr',
     '--train-images': 'trainImages', '--val-images': 'valImages', '--log-every': 'logEvery', '--window': 'window',
