@@ -20,7 +20,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend, describeBackend } from '../src/backend';
 import { generateShapesDataset } from '../src/data';
 import { registerWasmTrainingKernels } from '../src/kernels/register';
-import { LOSS_NAMES, type LossName } from '../src/losses/names';
+import { LOSS_NAMES } from '../src/losses/names';
 import { Trainer, type StepInfo } from '../src/train/trainer';
 
 interface BenchArgs {
@@ -128,19 +128,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     console.log(`\n${steps.length} steps in ${trainSeconds.toFixed(1)} s (incl. checkpoint and evaluation); ${result.imagesPerSecond.toFixed(2)} img/s`);
     const stepTimes = steps.slice(1).map((s) => s.stepSeconds);
     console.log(`median step ${[...stepTimes].sort((a, b) => a - b)[Math.floor(stepTimes.length / 2)]?.toFixed(2) ?? '-'} s at batch ${args.batch}`);
+    const columns = [...LOSS_NAMES, 'total'] as const;
+    // Mean of each loss (and the total) over a block of steps, in `columns` order.
+    const blockMeans = (block: readonly StepInfo[]): number[] =>
+      columns.map((k) => mean(block.map((s) => (k === 'total' ? s.totalLoss : s.losses[k]))));
+    const first = blockMeans(steps.slice(0, w));
+    const last = blockMeans(steps.slice(-w));
     console.log(`loss means, first ${w} steps -> last ${w} steps:`);
-    for (const k of [...LOSS_NAMES, 'total'] as (LossName | 'total')[]) {
-      const v = (s: StepInfo): number => (k === 'total' ? s.totalLoss : s.losses[k]);
-      const first = mean(steps.slice(0, w).map(v));
-      const last = mean(steps.slice(-w).map(v));
-      console.log(`  ${k.padEnd(17)} ${first.toFixed(4)} -> ${last.toFixed(4)} ${last < first ? '(falls)' : '(does not fall)'}`);
-    }
+    columns.forEach((k, i) => {
+      console.log(`  ${k.padEnd(17)} ${first[i].toFixed(4)} -> ${last[i].toFixed(4)} ${last[i] < first[i] ? '(falls)' : '(does not fall)'}`);
+    });
     console.log(`loss means per ${w}-step block:`);
-    console.log(`  steps      ${[...LOSS_NAMES, 'total'].map((k) => k.replace('loss_', '').padStart(14)).join('')}`);
+    console.log(`  steps      ${columns.map((k) => k.replace('loss_', '').padStart(14)).join('')}`);
     for (let b = 0; b < steps.length; b += w) {
       const block = steps.slice(b, b + w);
-      const cells = [...LOSS_NAMES.map((k) => mean(block.map((s) => s.losses[k]))), mean(block.map((s) => s.totalLoss))];
-      console.log(`  ${`${b + 1}-${b + block.length}`.padEnd(10)} ${cells.map((c) => c.toFixed(4).padStart(14)).join('')}`);
+      console.log(`  ${`${b + 1}-${b + block.length}`.padEnd(10)} ${blockMeans(block).map((c) => c.toFixed(4).padStart(14)).join('')}`);
     }
     const e = result.lastEval ?? (await trainer.evaluate());
     console.log(`held-out (${val.numImages} images): box AP ${e.boxAp.toFixed(4)}  mask AP ${e.maskAp.toFixed(4)}`);
