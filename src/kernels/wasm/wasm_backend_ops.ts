@@ -68,6 +68,13 @@ export function builtinKernel(name: string): WasmKernelFunc {
   return config.kernelFunc as WasmKernelFunc;
 }
 
+/**
+ * The `[K, N]` each data id was first handed to XNNPACK's fully-connected operator with, as the
+ * weights operand `b`. See {@link KernelScope.matMul2d}: the wasm backend caches that operator
+ * by `b`'s tensor id alone, so an id must never reach it with two shapes.
+ */
+const xnnWeightShapes = new WeakMap<object, string>();
+
 /** Size of a shape (product of its dims; 1 for a scalar). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
@@ -189,6 +196,16 @@ export class KernelScope {
    * transposes, XNNPACK's packing of its right operand, and the output transpose): for the
    * input gradient of a wide dense layer, dY [512, 1024] @ W^T with W [12544, 1024], this avoids
    * transposing and packing all of W.
+   *
+   * The operand that becomes XNNPACK's weights is never handed over under a data id that has
+   * already been used with another `[K, N]`: tfjs-backend-wasm 4.22 caches the fully-connected
+   * operator (the packed weights and their dimensions) under the key (b's tensor id, bias id,
+   * activation), reading b's shape only when it creates the operator. A reshape shares its
+   * source's id, so without this check the same id used as `[Co, 1]` and later as `[1, Co]`
+   * (the input and filter gradients of a 1x1 conv over a 1x1 feature map) reuses the first
+   * operator: it reads past `a` and fills only part of the output, the rest keeping whatever the
+   * heap held. That was the random NaN (or silently wrong) gradient of `rpn.head.bbox_pred` on
+   * the FPN 'pool' level of small training images.
    * a [M, K] (or [K, M] with transposeA), b [K, N] (or [N, K]) -> [M, N].
    */
   matMul2d(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo {
@@ -210,10 +227,28 @@ export class KernelScope {
     const b2 = transposeB ? this.transpose(b, [1, 0]) : b;
     // [M, K] -> [1, M, K]; [K, N] -> [1, K, N]
     const a3 = this.reshape(a2, [1, a2.shape[0], a2.shape[1]]);
-    const b3 = this.reshape(b2, [1, b2.shape[0], b2.shape[1]]);
+    const b3 = this.reshape(this.weightsOperand(b2), [1, b2.shape[0], b2.shape[1]]);
     const out = this.run('BatchMatMul', { a: a3, b: b3 }, { transposeA: false, transposeB: false });
     // [1, M, N] -> [M, N]
     return this.reshape(out, [a2.shape[0], b2.shape[1]]);
+  }
+
+  /**
+   * `b` itself when its data id has not reached XNNPACK's fully-connected operator with another
+   * shape, else a private copy (a new id). See {@link KernelScope.matMul2d}.
+   */
+  private weightsOperand(b: tf.TensorInfo): tf.TensorInfo {
+    const shape = `${b.shape[0]}x${b.shape[1]}`;
+    const seen = xnnWeightShapes.get(b.dataId);
+    if (seen === undefined) {
+      xnnWeightShapes.set(b.dataId, shape);
+      return b;
+    }
+    if (seen === shape) return b;
+    const copy = this.alloc([...b.shape], b.dtype);
+    this.view(copy).set(this.view(b));
+    xnnWeightShapes.set(copy.dataId, shape);
+    return copy;
   }
 
   /** Throws when the wasm heap could not hold `info` (malloc returned 0). */
