@@ -9,6 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers';
 
+/** An initializer as a function of its seed (`undefined`: unseeded), see `ParamInit`. */
+export type SeededInit = (seed: number | undefined) => Initializer;
+
 /**
  * `nn.Linear`'s default weight init for a tfjs weight `[in, out]` (tfjs's fan_in is `in`).
  *
@@ -17,9 +20,9 @@ import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers';
  * this.param('fc6.weight', [12544, 1024], 'linear', linearWeightInit());
  * ```
  */
-export function linearWeightInit(): Initializer {
+export function linearWeightInit(): SeededInit {
   // kaiming_uniform(a=sqrt(5)): bound = sqrt(6 / ((1 + 5) * fan_in)) = sqrt(3 * (1/3) / fan_in)
-  return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform' });
+  return (seed) => tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
 }
 
 /**
@@ -30,9 +33,9 @@ export function linearWeightInit(): Initializer {
  * this.param('fc6.bias', [1024], 'same', linearBiasInit(12544));
  * ```
  */
-export function linearBiasInit(fanIn: number): Initializer {
+export function linearBiasInit(fanIn: number): SeededInit {
   const bound = 1 / Math.sqrt(fanIn);
-  return tf.initializers.randomUniform({ minval: -bound, maxval: bound });
+  return (seed) => tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed });
 }
 
 /**
@@ -44,6 +47,6 @@ export function linearBiasInit(fanIn: number): Initializer {
  * this.param('conv5_mask.weight', [2, 2, 256, 256], 'conv_transpose', kaimingFanOutInit());
  * ```
  */
-export function kaimingFanOutInit(): Initializer {
-  return tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' });
+export function kaimingFanOutInit(): SeededInit {
+  return (seed) => tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed });
 }

@@ -12,7 +12,7 @@ import { BackboneWithFpn } from '../backbone/backbone_with_fpn';
 import type { ResNetDepth } from '../backbone/resnet';
 import type { FpnFeatures } from '../fpn/feature_pyramid_network';
 import { RoIHeads } from '../heads/roi_heads';
-import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { TorchLayer, TorchLayerArgs, withInitializationSeed } from '../nn/torch_layer';
 import { DetectionOptions, disposeDetections, ImageDetections } from '../postprocess/detections';
 import { MaskCrop, pasteMasks } from '../postprocess/paste_masks';
 import { resizeBoxes } from '../postprocess/resize_boxes';
@@ -34,6 +34,11 @@ export interface MaskRCNNConfig {
   rpn?: Omit<RegionProposalNetworkOptions, 'name'>;
   /** Box post-processing: scoreThresh 0.05, nmsThresh 0.5, detectionsPerImg 100. */
   detection?: DetectionOptions;
+  /**
+   * Seed of the random initialisation: the same seed and config give bit-identical initial
+   * weights. Default unseeded (tfjs seeds each initializer from `Math.random`).
+   */
+  initSeed?: number;
 }
 
 /** One image's detections in its original pixel coordinates; the caller owns the tensors. */
@@ -86,15 +91,21 @@ export class MaskRCNN extends TorchLayer {
     super({ name: args.name });
     this.config = config;
     this.transform = new GeneralizedRCNNTransform(config.transform);
-    this.backbone = this.child(
-      'backbone',
-      new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers }),
-    );
-    this.rpn = this.child('rpn', new RegionProposalNetwork(config.rpn));
     const featmapNames = ['0', '1', '2', '3'];
     this.boxRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 7, samplingRatio: 2 });
     this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
-    this.roiHeads = this.child('roi_heads', new RoIHeads({ numClasses: config.numClasses, detection: config.detection }));
+    const layers = () => {
+      const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers });
+      const rpn = new RegionProposalNetwork(config.rpn);
+      const roiHeads = new RoIHeads({ numClasses: config.numClasses, detection: config.detection });
+      // Weights made lazily in build() must be made inside a seeded scope too.
+      if (config.initSeed !== undefined) for (const l of [backbone, rpn, roiHeads]) l.ensureBuilt();
+      return { backbone, rpn, roiHeads };
+    };
+    const made = config.initSeed === undefined ? layers() : withInitializationSeed(config.initSeed, layers);
+    this.backbone = this.child('backbone', made.backbone);
+    this.rpn = this.child('rpn', made.rpn);
+    this.roiHeads = this.child('roi_heads', made.roiHeads);
   }
 
   /** Classes including the background. */

@@ -41,12 +41,12 @@ export class Conv2d extends TorchLayer {
     this.outChannels = args.outChannels;
     this.kernelSize = k;
     const init = args.weightInit ?? 'kaiming_fan_out';
-    const weightInit =
+    const weightInit = (seed: number | undefined) =>
       init === 'kaiming_fan_out'
-        ? tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal' })
+        ? tf.initializers.varianceScaling({ scale: 2, mode: 'fanOut', distribution: 'normal', seed })
         : init === 'kaiming_uniform_a1'
-          ? tf.initializers.varianceScaling({ scale: 1, mode: 'fanIn', distribution: 'uniform' })
-          : tf.initializers.randomNormal({ mean: 0, stddev: init.normalStd });
+          ? tf.initializers.varianceScaling({ scale: 1, mode: 'fanIn', distribution: 'uniform', seed })
+          : tf.initializers.randomNormal({ mean: 0, stddev: init.normalStd, seed });
     this.weight = this.param('weight', [k, k, args.inChannels, args.outChannels], 'conv', weightInit);
     this.bias = args.bias === false ? undefined : this.param('bias', [args.outChannels], 'same');
   }

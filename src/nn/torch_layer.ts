@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Initializer } from '@tensorflow/tfjs-layers/dist/initializers';
 import type { DisposeResult } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import { hashSeed } from '../util/random';
 
 /**
  * How a PyTorch tensor maps onto ours.
@@ -69,6 +70,49 @@ export function toTorchLayout(t: tf.Tensor, layout: TorchLayout): tf.Tensor {
 
 let skipInitialization = 0;
 
+/** The seeded-initialisation scope of {@link withInitializationSeed}: its seed and parameters made so far. */
+let seeded: { seed: number; count: number } | undefined;
+
+/**
+ * A parameter's initial values: a tfjs initializer that draws no random numbers (zeros, ones,
+ * constant), or a function of a seed that returns one. The seed is `undefined` outside
+ * {@link withInitializationSeed} (tfjs then seeds from `Math.random`).
+ */
+export type ParamInit = Initializer | ((seed: number | undefined) => Initializer);
+
+const DETERMINISTIC_INITIALIZERS = new Set(['Zeros', 'Ones', 'Constant']);
+
+/**
+ * Runs `build` with every random initialisation seeded from `seed`: the n-th parameter made in
+ * `build` draws from `hash(seed, n)`, so the same seed and the same construction give
+ * bit-identical weights. Parameters are made in a fixed order (construction, then `build` of
+ * each child), so `build` should construct and build the layers it makes (see
+ * {@link TorchLayer.ensureBuilt}). Nested calls are refused.
+ *
+ * @example
+ * ```ts
+ * const a = withInitializationSeed(7, () => new MaskRCNN({ numClasses: 3 }));
+ * const b = withInitializationSeed(7, () => new MaskRCNN({ numClasses: 3 })); // same weights as a
+ * ```
+ */
+export function withInitializationSeed<T>(seed: number, build: () => T): T {
+  if (!Number.isInteger(seed)) throw new Error(`Error in withInitializationSeed: seed must be an integer, got ${seed}`);
+  if (seeded !== undefined) throw new Error('Error in withInitializationSeed: already inside a seeded initialisation');
+  seeded = { seed, count: 0 };
+  try {
+    return build();
+  } finally {
+    seeded = undefined;
+  }
+}
+
+/** The seed of the next parameter's initializer, or undefined outside a seeded scope. */
+function nextParamSeed(): number | undefined {
+  if (seeded === undefined) return undefined;
+  // tfjs treats a falsy seed as "no seed", so 0 maps to 1.
+  return hashSeed(seeded.seed, seeded.count++) || 1;
+}
+
 /**
  * Runs `build` with random initialisation switched off: every parameter starts at zero. Used when
  * the weights will be overwritten at once by a checkpoint, which saves seconds per model.
@@ -103,17 +147,22 @@ export abstract class TorchLayer extends tf.layers.Layer {
 
   /**
    * Creates a weight under a torchvision key relative to this layer.
-   * Initial values are placeholders: real values come from a checkpoint or an initializer.
+   * Initial values are placeholders: real values come from a checkpoint or an initializer
+   * (a random one is passed as a function of the seed, see {@link ParamInit}).
    */
   protected param(
     key: string,
     shape: number[],
     layout: TorchLayout,
-    init: Initializer = tf.initializers.zeros(),
+    init: ParamInit = tf.initializers.zeros(),
     trainable = true,
   ): tf.LayerVariable {
     if (this.torchParams.has(key)) throw new Error(`${this.name}: parameter ${key} created twice`);
-    const initializer = skipInitialization > 0 ? tf.initializers.zeros() : init;
+    const seed = nextParamSeed();
+    if (seeded !== undefined && typeof init !== 'function' && !DETERMINISTIC_INITIALIZERS.has(init.getClassName())) {
+      throw new Error(`${this.name}: parameter ${key} has a random initializer that cannot be seeded; pass a function of the seed`);
+    }
+    const initializer = skipInitialization > 0 ? tf.initializers.zeros() : typeof init === 'function' ? init(seed) : init;
     const variable = this.addWeight(key, shape, 'float32', initializer, undefined, trainable);
     this.torchParams.set(key, { variable, layout, trainable });
     return variable;

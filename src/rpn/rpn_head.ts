@@ -72,7 +72,7 @@ export class RPNHead extends TorchLayer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const c = this.inChannels;
     const a = this.numAnchors;
-    const normal = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.01 });
+    const normal = () => (seed: number | undefined) => tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed });
     const zeros = () => tf.initializers.zeros();
     for (let i = 0; i < this.convDepth; i++) {
       this.convs.push({

@@ -273,6 +273,8 @@ export class Trainer {
       depth: c.depth,
       trainableBackboneLayers: c.trainableBackboneLayers,
       transform: { minSize: Math.min(...c.minSizes), maxSize: c.maxSize },
+      // The run's seed drives every random choice, the initial weights included.
+      initSeed: c.seed,
       rpn: {
         preNmsTopN: { training: c.rpnPreNmsTopN, testing: Math.min(1000, c.rpnPreNmsTopN) },
         postNmsTopN: { training: c.rpnPostNmsTopN, testing: Math.min(1000, c.rpnPostNmsTopN) },
