@@ -258,7 +258,9 @@ function numClassesOf(sd: StateDict): number | undefined {
  */
 export async function fromTorchvision(path: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
   const backend = await selectBackend({ backend: options.backend });
-  const sd = await readTorchStateDict(path, { key: options.checkpointKey });
+  // Reading may allocate at most 512 MiB, twice the largest model built here (ResNet-101 Mask
+  // R-CNN, 254 MB of float32): a forged checkpoint cannot make it allocate more.
+  const sd = await readTorchStateDict(path, { key: options.checkpointKey, maxTotalBytes: 2 ** 29 });
   const config: MaskRCNNConfig = { ...options.config };
   config.numClasses ??= numClassesOf(sd) ?? 91;
   const strict = options.strict ?? true;

@@ -17,6 +17,7 @@ export {
   type TorchTensorArray,
   type TorchTensorData,
   type TorchTensorRef,
+  DEFAULT_MAX_TOTAL_BYTES,
   STATE_DICT_KEYS,
   isTorchTensorRef,
   openTorchCheckpoint,

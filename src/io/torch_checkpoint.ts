@@ -99,7 +99,28 @@ export interface ReadTorchOptions {
   readonly name?: string;
   /** Largest tensor that is materialised, in bytes; default 2 GiB. */
   readonly maxTensorBytes?: number;
+  /**
+   * Budget of all the bytes reading the checkpoint allocates, default
+   * {@link DEFAULT_MAX_TOTAL_BYTES} (1 GiB): every tensor materialised (numel x itemsize, the
+   * full size even for stride-0 or overlapping views of a small storage), every deflated record
+   * inflated (its declared size, once per record: tensors viewing one storage share it) and
+   * aligned copies of misaligned storages. The file itself (read whole) is not counted. Each
+   * amount is checked before it is allocated; over budget, an Error names the file, the entry
+   * and the budget. Raise it for a trusted checkpoint larger than 1 GiB.
+   */
+  readonly maxTotalBytes?: number;
 }
+
+/**
+ * Default of {@link ReadTorchOptions.maxTotalBytes}: 1 GiB, about 6 times a ResNet-50 Mask R-CNN
+ * (178 MB of float32 weights).
+ *
+ * @example
+ * ```ts
+ * const sd = readTorchStateDictSync('big.pth', { maxTotalBytes: 4 * DEFAULT_MAX_TOTAL_BYTES });
+ * ```
+ */
+export const DEFAULT_MAX_TOTAL_BYTES = 2 ** 30;
 
 /** Keys of training checkpoints searched for a state dict, in order. */
 export const STATE_DICT_KEYS: readonly string[] = ['model', 'state_dict', 'model_state_dict'];
@@ -294,9 +315,11 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
 }
 
 function rejectLegacy(bytes: Uint8Array, fileName: string): void {
+  // Never suggest torch.load without weights_only=True: on an untrusted file it runs its code.
   const resave =
-    'load it with torch.load and re-save it with ' +
-    'torch.save(sd, f, _use_new_zipfile_serialization=True) (the default since torch 1.6)';
+    're-save the weights in a trusted environment with torch.save(model.state_dict(), path) ' +
+    '(the zip format, the default since torch 1.6); do not open an untrusted file with ' +
+    'torch.load unless weights_only=True';
   if (startsWith(bytes, LEGACY_MAGIC)) {
     throw new Error(
       `${fileName} is a legacy (torch < 1.6, non-zip) checkpoint, which is not supported; ${resave}`,
@@ -308,7 +331,8 @@ function rejectLegacy(bytes: Uint8Array, fileName: string): void {
   }
   if (bytes.length > 0 && bytes[0] === 0x80) {
     throw new Error(
-      `${fileName} is a bare pickle, not a torch.save zip checkpoint; ${resave}`,
+      `${fileName} is a bare pickle, not a torch.save zip checkpoint: it is not read, since ` +
+        `unpickling it could run code; ${resave}`,
     );
   }
 }
@@ -338,10 +362,9 @@ function allocate(dtype: TorchDType, n: number): TorchTensorArray {
   }
 }
 
-/** A typed view of `bytes` (copied first only when misaligned). */
-function typedView(dtype: TorchDType, bytes: Uint8Array): TorchTensorArray {
+/** A typed view of `bytes`, whose byteOffset must be a multiple of the item size. */
+function typedView(dtype: TorchDType, aligned: Uint8Array): TorchTensorArray {
   const size = ITEM_SIZE[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   const n = Math.floor(aligned.length / size);
   switch (dtype) {
     case 'float32': return new Float32Array(aligned.buffer, aligned.byteOffset, n);
@@ -375,6 +398,13 @@ class Checkpoint implements TorchCheckpoint {
   private readonly prefix: string;
   private readonly fileIsLittleEndian: boolean;
   private readonly maxTensorBytes: number;
+  private readonly maxTotalBytes: number;
+  /** Bytes allocated so far, counted against maxTotalBytes. */
+  private usedBytes = 0;
+  /** Storage records read (and CRC-checked), by record name: inflated at most once. */
+  private readonly records = new Map<string, Uint8Array>();
+  /** Typed views of storages on aligned bytes, for strided gathers, by record name. */
+  private readonly typed = new Map<string, TorchTensorArray>();
 
   constructor(
     readonly fileName: string,
@@ -382,6 +412,7 @@ class Checkpoint implements TorchCheckpoint {
     options: ReadTorchOptions,
   ) {
     this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    this.maxTotalBytes = options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES;
     const first = zip.entries[0];
     if (first === undefined) throw new Error(`${fileName}: zip archive is empty, not a torch checkpoint`);
     const slash = first.name.indexOf('/');
@@ -404,7 +435,7 @@ class Checkpoint implements TorchCheckpoint {
       );
     }
     this.fileIsLittleEndian = this.readByteOrder();
-    this.root = unpickle(zip.read(pklName), {
+    this.root = unpickle(this.readRecord(pklName, fileName), {
       name: `data.pkl of ${fileName}`,
       globals: TORCH_GLOBALS,
       forbiddenHint: FORBIDDEN_HINT,
@@ -416,11 +447,63 @@ class Checkpoint implements TorchCheckpoint {
     const name = `${this.prefix}/byteorder`;
     // torch < 2.1 writes no record and always wrote little-endian hosts' bytes.
     if (!this.zip.has(name)) return true;
-    const text = new TextDecoder().decode(this.zip.read(name)).trim();
+    const text = new TextDecoder().decode(this.readRecord(name, this.fileName)).trim();
     if (text !== 'little' && text !== 'big') {
       throw new Error(`${this.fileName}: record '${name}' says '${text}', not 'little' or 'big'`);
     }
     return text === 'little';
+  }
+
+  /** Counts `bytes` against maxTotalBytes before they are allocated; throws if over. */
+  private reserve(bytes: number, where: string, doing: string): void {
+    if (this.usedBytes + bytes > this.maxTotalBytes) {
+      throw new Error(
+        `${where}: ${doing} needs ${bytes} bytes, which would bring what reading this checkpoint ` +
+          `allocates to ${this.usedBytes + bytes} bytes, over the budget maxTotalBytes = ` +
+          `${this.maxTotalBytes} (default ${DEFAULT_MAX_TOTAL_BYTES}, 1 GiB); if the file is ` +
+          'trusted, pass a larger maxTotalBytes in the read options',
+      );
+    }
+    this.usedBytes += bytes;
+  }
+
+  /** A record's bytes, read and CRC-checked once (deflated records inflate once, budgeted). */
+  private readRecord(record: string, where: string): Uint8Array {
+    const cached = this.records.get(record);
+    if (cached !== undefined) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = this.zip.read(record, {
+        reserve: (n) => this.reserve(n, where, `inflating record '${record}'`),
+      });
+    } catch (e) {
+      // The archive's errors name the file and the record; add which tensor needed it.
+      const own = `${this.fileName}: `;
+      if (where !== this.fileName && e instanceof Error && e.message.startsWith(own) &&
+        !e.message.startsWith(`${where}:`)) {
+        throw new Error(`${where}: ${e.message.slice(own.length)}`);
+      }
+      throw e;
+    }
+    this.records.set(record, bytes);
+    return bytes;
+  }
+
+  /**
+   * The storage as a typed array, on an aligned copy when the record is misaligned (its bytes
+   * reserved by the caller). A Node Buffer's slice() is a view, so the copy is explicit.
+   */
+  private typedStorage(record: string, dtype: TorchDType, bytes: Uint8Array): TorchTensorArray {
+    const cached = this.typed.get(record);
+    if (cached !== undefined) return cached;
+    let aligned = bytes;
+    if (bytes.byteOffset % ITEM_SIZE[dtype] !== 0) {
+      aligned = new Uint8Array(bytes.length);
+      aligned.set(bytes);
+    }
+    const view = typedView(dtype, aligned);
+    this.typed.set(record, view);
+    return view;
   }
 
   materialize(ref: TorchTensorRef, what = 'tensor'): TorchTensorData {
@@ -428,11 +511,12 @@ class Checkpoint implements TorchCheckpoint {
     const itemSize = ITEM_SIZE[storage.dtype];
     const record = `${this.prefix}/data/${storage.key}`;
     const where = `${this.fileName}: ${what}`;
-    if (!this.zip.has(record)) throw new Error(`${where}: missing storage record '${record}'`);
-    const bytes = this.zip.read(record);
-    if (bytes.length < storage.numel * itemSize) {
+    const entry = this.zip.entry(record);
+    if (entry === undefined) throw new Error(`${where}: missing storage record '${record}'`);
+    // Sizes are checked from the declarations, before anything is inflated or allocated.
+    if (entry.uncompressedSize < storage.numel * itemSize) {
       throw new Error(
-        `${where}: storage record '${record}' holds ${bytes.length} bytes, but its ` +
+        `${where}: storage record '${record}' holds ${entry.uncompressedSize} bytes, but its ` +
           `${storage.dtype} storage declares ${storage.numel} elements (${storage.numel * itemSize} bytes)`,
       );
     }
@@ -454,17 +538,38 @@ class Checkpoint implements TorchCheckpoint {
           `maxTensorBytes (${this.maxTensorBytes})`,
       );
     }
-
-    const out = allocate(storage.dtype, n);
     const strides = contiguousStrides(shape);
     const contiguous = shape.every((s, i) => s <= 1 || ref.strides[i] === strides[i]);
+    // The record (inflated once) and the tensor are checked together against the budget before
+    // either is allocated; a misaligned stored record also needs an aligned copy to gather from.
+    const inflate = this.records.has(record) || entry.method === 0 ? 0 : entry.uncompressedSize;
+    const tensorBytes = n * itemSize;
+    const doing = `materialising shape ${JSON.stringify(shape)} ${storage.dtype} from record ` +
+      `'${record}'`;
+    this.reserve(
+      inflate + tensorBytes,
+      where,
+      inflate > 0 ? `${doing} (inflating it: ${inflate} bytes, then ${tensorBytes} for the tensor)` : doing,
+    );
+    this.usedBytes -= inflate + tensorBytes;
+    const bytes = this.readRecord(record, where);
+    const copy = n > 0 && !contiguous && !this.typed.has(record) && bytes.byteOffset % itemSize !== 0
+      ? bytes.length
+      : 0;
+    this.reserve(
+      tensorBytes + copy,
+      where,
+      copy > 0 ? `${doing} (with an aligned copy of the misaligned record: ${copy} bytes)` : doing,
+    );
+
+    const out = allocate(storage.dtype, n);
     if (n === 0) {
       // nothing to copy
     } else if (contiguous) {
       const start = storageOffset * itemSize;
       new Uint8Array(out.buffer).set(bytes.subarray(start, start + n * itemSize));
     } else {
-      gather(typedView(storage.dtype, bytes), out, shape, ref.strides, storageOffset);
+      gather(this.typedStorage(record, storage.dtype, bytes), out, shape, ref.strides, storageOffset);
     }
     if (itemSize > 1 && this.fileIsLittleEndian !== hostIsLittleEndian) swapBytes(out, itemSize);
     return {

@@ -10,7 +10,10 @@
  *
  * Stored entries are returned as views into the archive bytes (no copy); deflated entries (never
  * written by torch, but produced when someone re-zips a checkpoint) are inflated with `fflate`
- * into a buffer of exactly the declared size.
+ * into a buffer of the declared size, which is reserved first (see {@link ZipReadOptions}), and
+ * refused if the stream produces more. The CRC-32 of every entry read is checked against the
+ * central directory (and the local header or data descriptor where they repeat it), so flipped
+ * bytes give an Error naming the archive and the entry instead of silently wrong weights.
  */
 import { inflateSync } from 'fflate';
 
@@ -26,6 +29,28 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
   /** Offset of the entry's data (after the local header), checked to lie inside the archive. */
   readonly dataOffset: number;
+  /** CRC-32 of the uncompressed data, as the central directory records it. */
+  readonly crc32: number;
+}
+
+/**
+ * Options of {@link ZipArchive.read}.
+ *
+ * @example
+ * ```ts
+ * let used = 0;
+ * const bytes = zip.read('model/data/0', {
+ *   reserve: (n) => { if ((used += n) > 2 ** 30) throw new Error('over budget'); },
+ * });
+ * ```
+ */
+export interface ZipReadOptions {
+  /**
+   * Called with the number of bytes about to be allocated (the declared uncompressed size of a
+   * deflated entry) before allocating them; throw to refuse. Not called for stored entries,
+   * which are views into the archive.
+   */
+  readonly reserve?: (bytes: number) => void;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -33,6 +58,7 @@ const SIG_CENTRAL = 0x02014b50;
 const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
+const SIG_DATA_DESCRIPTOR = 0x08074b50;
 const EOCD_SIZE = 22;
 const MAX_COMMENT = 0xffff;
 /** deflate cannot expand more than ~1032:1; a larger declared ratio is a forged size. */
@@ -49,6 +75,8 @@ const MAX_DEFLATE_RATIO = 1032;
  */
 export class ZipArchive {
   private readonly byName: ReadonlyMap<string, ZipEntry>;
+  /** Stored entries whose CRC-32 has been checked (their bytes cannot change). */
+  private readonly verified = new Set<string>();
 
   private constructor(
     /** Name used in error messages (a file path, or `<buffer>`). */
@@ -93,18 +121,20 @@ export class ZipArchive {
   }
 
   /**
-   * Contents of entry `name`. Stored entries are views into the archive bytes (do not mutate);
-   * deflated ones are freshly inflated.
+   * Contents of entry `name`, after checking its CRC-32. Stored entries are views into the
+   * archive bytes (do not mutate); deflated ones are freshly inflated, after `options.reserve`
+   * has accepted their declared size.
    *
    * @example
    * ```ts
    * const version = new TextDecoder().decode(zip.read('model/version'));
    * ```
    */
-  read(name: string): Uint8Array {
+  read(name: string, options: ZipReadOptions = {}): Uint8Array {
     const e = this.byName.get(name);
     if (e === undefined) throw new Error(`${this.fileName}: zip archive has no entry '${name}'`);
     const raw = this.bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize);
+    let data: Uint8Array;
     if (e.method === 0) {
       if (e.compressedSize !== e.uncompressedSize) {
         throw new Error(
@@ -112,35 +142,107 @@ export class ZipArchive {
             `holds ${e.compressedSize}`,
         );
       }
-      return raw;
+      if (this.verified.has(name)) return raw;
+      data = raw;
+    } else if (e.method === 8) {
+      data = this.inflate(e, raw, options);
+    } else {
+      throw new Error(
+        `${this.fileName}: entry '${name}' uses zip compression method ${e.method}; ` +
+          'only stored (0) and deflate (8) are supported',
+      );
     }
-    if (e.method === 8) {
-      if (e.uncompressedSize > Math.max(1024, e.compressedSize * MAX_DEFLATE_RATIO)) {
-        throw new Error(
-          `${this.fileName}: deflated entry '${name}' declares ${e.uncompressedSize} bytes from ` +
-            `${e.compressedSize}, more than deflate can produce`,
-        );
-      }
-      const out = new Uint8Array(e.uncompressedSize);
-      let inflated: Uint8Array;
-      try {
-        inflated = inflateSync(raw, { out });
-      } catch (err) {
-        throw new Error(`${this.fileName}: entry '${name}' is corrupt: ${String(err)}`);
-      }
-      if (inflated.length !== e.uncompressedSize) {
-        throw new Error(
-          `${this.fileName}: entry '${name}' inflates to ${inflated.length} bytes, ` +
-            `${e.uncompressedSize} declared`,
-        );
-      }
-      return inflated;
+    const crc = crc32(data);
+    if (crc !== e.crc32) {
+      throw new Error(
+        `${this.fileName}: entry '${name}' is corrupt: its data has CRC-32 ${hex32(crc)}, but the ` +
+          `archive records ${hex32(e.crc32)}`,
+      );
     }
-    throw new Error(
-      `${this.fileName}: entry '${name}' uses zip compression method ${e.method}; ` +
-        'only stored (0) and deflate (8) are supported',
-    );
+    if (e.method === 0) this.verified.add(name);
+    return data;
   }
+
+  private inflate(e: ZipEntry, raw: Uint8Array, options: ZipReadOptions): Uint8Array {
+    const { name } = e;
+    if (e.uncompressedSize > Math.max(1024, e.compressedSize * MAX_DEFLATE_RATIO)) {
+      throw new Error(
+        `${this.fileName}: deflated entry '${name}' declares ${e.uncompressedSize} bytes from ` +
+          `${e.compressedSize}, more than deflate can produce`,
+      );
+    }
+    options.reserve?.(e.uncompressedSize);
+    // One spare byte: a stream that fills it produces more than declared. fflate writes into the
+    // given buffer only (never grows it), so a forged stream cannot allocate past this.
+    const out = new Uint8Array(e.uncompressedSize + 1);
+    const tooLong = `${this.fileName}: deflated entry '${name}' inflates to more than its declared ` +
+      `${e.uncompressedSize} bytes; inflating stopped there`;
+    let inflated: Uint8Array;
+    try {
+      inflated = inflateSync(raw, { out });
+    } catch (err) {
+      // A stored block past the end of `out` surfaces as a RangeError from the copy.
+      if (err instanceof RangeError) throw new Error(tooLong);
+      throw new Error(`${this.fileName}: entry '${name}' is corrupt: ${String(err)}`);
+    }
+    if (inflated.length > e.uncompressedSize) throw new Error(tooLong);
+    if (inflated.length !== e.uncompressedSize) {
+      throw new Error(
+        `${this.fileName}: entry '${name}' inflates to ${inflated.length} bytes, ` +
+          `${e.uncompressedSize} declared`,
+      );
+    }
+    return inflated;
+  }
+}
+
+function hex32(v: number): string {
+  return `0x${v.toString(16).padStart(8, '0')}`;
+}
+
+let crcTables: Uint32Array[] | undefined;
+
+/** Slicing-by-8 tables of the zip (IEEE 802.3, reflected 0xEDB88320) CRC-32. */
+function crcTablesOf(): Uint32Array[] {
+  if (crcTables !== undefined) return crcTables;
+  const t0 = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t0[n] = c >>> 0;
+  }
+  const tables = [t0];
+  for (let k = 1; k < 8; k++) {
+    const prev = tables[k - 1];
+    const t = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) t[n] = (prev[n] >>> 8) ^ t0[prev[n] & 0xff];
+    tables.push(t);
+  }
+  crcTables = tables;
+  return tables;
+}
+
+/**
+ * The CRC-32 zip records for `data` (as `zlib.crc32`), computed in plain TypeScript so that the
+ * reader runs in browsers too.
+ *
+ * @example
+ * ```ts
+ * crc32(new TextEncoder().encode('123456789')); // 0xcbf43926
+ * ```
+ */
+export function crc32(data: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = crcTablesOf();
+  let c = 0xffffffff;
+  let i = 0;
+  const n = data.length;
+  for (; i + 8 <= n; i += 8) {
+    const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+    c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^
+      t3[data[i + 4]] ^ t2[data[i + 5]] ^ t1[data[i + 6]] ^ t0[data[i + 7]];
+  }
+  for (; i < n; i++) c = t0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Little-endian reads that throw instead of running past the end. */
@@ -224,6 +326,7 @@ function readCentralDirectory(bytes: Uint8Array, fileName: string): ZipEntry[] {
     }
     const flags = r.u16(p + 8);
     const method = r.u16(p + 10);
+    const crc = r.u32(p + 16);
     let compressedSize = r.u32(p + 20);
     let uncompressedSize = r.u32(p + 24);
     const nameLen = r.u16(p + 28);
@@ -260,8 +363,9 @@ function readCentralDirectory(bytes: Uint8Array, fileName: string): ZipEntry[] {
       x += 4 + size;
     }
 
-    // The local header repeats the name and has its own (alignment) extra field; its sizes may
-    // be zero (data-descriptor flag), so only its lengths are used.
+    // The local header repeats the name and has its own (alignment) extra field. torch sets the
+    // data-descriptor flag and leaves its CRC and sizes zero (they follow the data instead);
+    // whatever it does record must agree with the central directory.
     if (localHeaderOffset + 30 > bytes.length) {
       throw new Error(
         `${fileName}: truncated zip archive: entry '${name}' has its header at byte ` +
@@ -273,6 +377,28 @@ function readCentralDirectory(bytes: Uint8Array, fileName: string): ZipEntry[] {
         `${fileName}: entry '${name}' points at byte ${localHeaderOffset}, not a local file header`,
       );
     }
+    const localMethod = r.u16(localHeaderOffset + 8);
+    if (localMethod !== method) {
+      throw new Error(
+        `${fileName}: entry '${name}' has compression method ${localMethod} in its local header ` +
+          `but ${method} in the central directory`,
+      );
+    }
+    const deferred = (r.u16(localHeaderOffset + 6) & 8) !== 0;
+    const local: Array<[string, number, number]> = [
+      ['CRC-32', r.u32(localHeaderOffset + 14), crc],
+      ['compressed size', r.u32(localHeaderOffset + 18), compressedSize],
+      ['size', r.u32(localHeaderOffset + 22), uncompressedSize],
+    ];
+    for (const [what, got, want] of local) {
+      const absent = (deferred && got === 0) || (what !== 'CRC-32' && got === 0xffffffff);
+      if (!absent && got !== want) {
+        throw new Error(
+          `${fileName}: entry '${name}' has ${what} ${what === 'CRC-32' ? hex32(got) : got} in ` +
+            `its local header but ${what === 'CRC-32' ? hex32(want) : want} in the central directory`,
+        );
+      }
+    }
     const dataOffset = localHeaderOffset + 30 + r.u16(localHeaderOffset + 26) +
       r.u16(localHeaderOffset + 28);
     if (dataOffset + compressedSize > bytes.length) {
@@ -281,7 +407,17 @@ function readCentralDirectory(bytes: Uint8Array, fileName: string): ZipEntry[] {
           `byte ${dataOffset}, past the end of the ${bytes.length}-byte file`,
       );
     }
-    entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset, dataOffset });
+    // The data descriptor (signature optional) repeats the CRC-32 after the data.
+    const dd = dataOffset + compressedSize;
+    if (deferred && dd + 8 <= bytes.length && r.u32(dd) === SIG_DATA_DESCRIPTOR && r.u32(dd + 4) !== crc) {
+      throw new Error(
+        `${fileName}: entry '${name}' has CRC-32 ${hex32(r.u32(dd + 4))} in its data descriptor ` +
+          `but ${hex32(crc)} in the central directory`,
+      );
+    }
+    entries.push({
+      name, method, compressedSize, uncompressedSize, localHeaderOffset, dataOffset, crc32: crc,
+    });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;

@@ -222,8 +222,8 @@ describe('readTorchStateDict on bad input', () => {
   it('refuses the legacy format, saying how to re-save', () => {
     const file = fixture('legacy.pth');
     expect(() => readTorchStateDictSync(file)).toThrow(
-      `${file} is a legacy (torch < 1.6, non-zip) checkpoint, which is not supported; load it with ` +
-        'torch.load and re-save it with torch.save(sd, f, _use_new_zipfile_serialization=True)',
+      `${file} is a legacy (torch < 1.6, non-zip) checkpoint, which is not supported; re-save the ` +
+        'weights in a trusted environment with torch.save(model.state_dict(), path)',
     );
     expect(() => readTorchStateDictSync(fixture('bare_pickle.pth'))).toThrow('is a bare pickle, not a torch.save zip checkpoint');
   });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { zipSync } from 'fflate';
-import { ZipArchive } from '../../src/io/zip_archive';
+import * as zlib from 'zlib';
+import { ZipArchive, crc32 } from '../../src/io/zip_archive';
 import { writeZip } from './support/zip_writer';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'torch');
@@ -130,9 +131,19 @@ describe('ZipArchive', () => {
   it('rejects a deflated entry that declares more than deflate can produce', () => {
     const bytes = zipSync({ 'x/a': enc.encode('a'.repeat(5000)) }, { level: 6 });
     const cd = centralOffset(bytes);
-    const zip = ZipArchive.fromBytes(patched(bytes, cd + 24, 0x7ffffff0), 'bomb.zip');
+    // Both the central directory and the local header (at 0) declare the forged size.
+    const zip = ZipArchive.fromBytes(patched(patched(bytes, cd + 24, 0x7ffffff0), 22, 0x7ffffff0), 'bomb.zip');
     expect(() => zip.read('x/a')).toThrow(
       "bomb.zip: deflated entry 'x/a' declares 2147483632 bytes from",
     );
+  });
+
+  it('computes the zip CRC-32 as zlib does', () => {
+    expect(crc32(enc.encode('123456789'))).toBe(0xcbf43926);
+    expect(crc32(new Uint8Array(0))).toBe(0);
+    const data = Uint8Array.from({ length: 1037 }, (_, i) => (i * 7919) & 0xff);
+    for (const n of [1, 7, 8, 9, 64, 1037]) {
+      expect(crc32(data.subarray(3, 3 + n))).toBe(zlib.crc32(data.subarray(3, 3 + n)));
+    }
   });
 });

@@ -1,8 +1,20 @@
 /**
- * Writes stored (uncompressed) zip archives the way torch.save lays them out, for forging test
- * inputs: optional ZIP64 records for every entry, and 64-byte data alignment via an extra field.
+ * Writes zip archives the way torch.save lays them out, for forging test inputs: stored entries
+ * (or raw deflate streams given per entry), CRC-32 in the central directory, optional ZIP64
+ * records for every entry, and 64-byte data alignment via an extra field.
  */
+import { crc32 } from 'zlib';
 import { ZipArchive } from '../../../src/io/zip_archive';
+
+/**
+ * An entry's data already deflated (raw deflate stream), with what the archive should declare
+ * about it: its uncompressed size and CRC-32 (both default to the truth when `plain` is given).
+ */
+export interface Deflated {
+  readonly deflated: Uint8Array;
+  readonly size: number;
+  readonly crc: number;
+}
 
 export interface ZipWriteOptions {
   /** Write ZIP64 extra fields (all sizes/offsets saturated) and the ZIP64 end records. */
@@ -14,7 +26,7 @@ export interface ZipWriteOptions {
 const enc = new TextEncoder();
 
 export function writeZip(
-  entries: ReadonlyArray<[string, Uint8Array]>,
+  entries: ReadonlyArray<[string, Uint8Array | Deflated]>,
   options: ZipWriteOptions = {},
 ): Uint8Array {
   const chunks: Uint8Array[] = [];
@@ -24,7 +36,11 @@ export function writeZip(
     chunks.push(b);
     offset += b.length;
   };
-  for (const [name, data] of entries) {
+  for (const [name, content] of entries) {
+    const isDeflated = !(content instanceof Uint8Array);
+    const data = content instanceof Uint8Array ? content : content.deflated;
+    const size = content instanceof Uint8Array ? content.length : content.size;
+    const crc = content instanceof Uint8Array ? crc32(content) : content.crc;
     const nameBytes = enc.encode(name);
     const headerOffset = offset;
     let pad = 0;
@@ -37,6 +53,7 @@ export function writeZip(
     lv.setUint32(0, 0x04034b50, true);
     lv.setUint16(4, 20, true);
     lv.setUint16(6, 0x0808, true); // data descriptor + utf-8, sizes left 0 as torch does
+    lv.setUint16(8, isDeflated ? 8 : 0, true);
     lv.setUint16(26, nameBytes.length, true);
     lv.setUint16(28, local.length - 30 - nameBytes.length, true);
     local.set(nameBytes, 30);
@@ -54,8 +71,10 @@ export function writeZip(
     cv.setUint16(4, 45, true);
     cv.setUint16(6, 45, true);
     cv.setUint16(8, 0x0808, true);
+    cv.setUint16(10, isDeflated ? 8 : 0, true);
+    cv.setUint32(16, crc, true);
     cv.setUint32(20, options.zip64 ? 0xffffffff : data.length, true);
-    cv.setUint32(24, options.zip64 ? 0xffffffff : data.length, true);
+    cv.setUint32(24, options.zip64 ? 0xffffffff : size, true);
     cv.setUint16(28, nameBytes.length, true);
     cv.setUint16(30, extra, true);
     cv.setUint32(42, options.zip64 ? 0xffffffff : headerOffset, true);
@@ -64,7 +83,7 @@ export function writeZip(
       const x = 46 + nameBytes.length;
       cv.setUint16(x, 1, true);
       cv.setUint16(x + 2, 24, true);
-      cv.setBigUint64(x + 4, BigInt(data.length), true);
+      cv.setBigUint64(x + 4, BigInt(size), true);
       cv.setBigUint64(x + 12, BigInt(data.length), true);
       cv.setBigUint64(x + 20, BigInt(headerOffset), true);
     }
