@@ -155,6 +155,14 @@ export class NodeFileHandler implements tf.io.IOHandler {
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
+    return this.loadFrom(await this.readModelJson());
+  }
+
+  /**
+   * Reads and parses model.json only, so that its configuration can be checked before the shards
+   * are read (then {@link NodeFileHandler.loadFrom}).
+   */
+  async readModelJson(): Promise<tf.io.ModelJSON> {
     let text: string;
     try {
       text = await fs.readFile(this.modelJsonPath, 'utf8');
@@ -167,7 +175,19 @@ export class NodeFileHandler implements tf.io.IOHandler {
     } catch (e) {
       throw new Error(`Error loading ${this.modelJsonPath}: not valid JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(json.weightsManifest)) throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
+    if (json === null || typeof json !== 'object' || !Array.isArray(json.weightsManifest)) {
+      throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
+    }
+    for (const group of json.weightsManifest) {
+      if (group === null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+        throw new Error(`Error loading ${this.modelJsonPath}: each weightsManifest group needs 'paths' and 'weights' arrays`);
+      }
+    }
+    return json;
+  }
+
+  /** Reads the shards of a model.json read by {@link NodeFileHandler.readModelJson}. */
+  async loadFrom(json: tf.io.ModelJSON): Promise<tf.io.ModelArtifacts> {
     const where = this.modelJsonPath;
     const records = shardRecordsOf(json.userDefinedMetadata, where);
     return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
@@ -215,7 +235,9 @@ export class NodeFileHandler implements tf.io.IOHandler {
       }
       // Symlinks are resolved once the files are known to exist: the real file must stay inside too.
       const realDir = await fs.realpath(this.dir);
-      const buffers: ArrayBuffer[] = [];
+      // One buffer for all shards, read in place: no second copy of the weights.
+      const all = new Uint8Array(files.reduce((a, f) => a + f.bytes, 0));
+      let offset = 0;
       for (let i = 0; i < files.length; i++) {
         const { file, name, bytes } = files[i];
         const real = await fs.realpath(file);
@@ -223,17 +245,35 @@ export class NodeFileHandler implements tf.io.IOHandler {
         if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
           throw new Error(`Error loading ${where}: weight shard path '${name}' links to ${real}, outside the model folder ${this.dir}`);
         }
-        const b = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+        const b = all.subarray(offset, offset + bytes);
+        offset += bytes;
+        const got = await readExactly(file, b).catch((e: NodeJS.ErrnoException) => {
           throw new Error(`Error loading ${where}: weight shard ${file} ${e.code === 'ENOENT' ? 'is missing' : e.message}`);
         });
-        if (b.byteLength !== bytes) throw new Error(`Error loading ${where}: weight shard ${file} changed size while being read`);
+        if (got !== bytes) throw new Error(`Error loading ${where}: weight shard ${file} changed size while being read`);
         if (records !== undefined && sha256Hex(b) !== records[i].sha256) {
           throw new Error(`Error loading ${where}: weight shard ${file} is corrupt (sha256 ${sha256Hex(b)}, expected ${records[i].sha256})`);
         }
-        buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       }
-      return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
+      return [tf.io.getWeightSpecs(manifest), all.buffer];
     });
+  }
+}
+
+/** Reads `file` into `into`; returns the bytes the file holds (more than `into` when it grew). */
+async function readExactly(file: string, into: Uint8Array): Promise<number> {
+  const h = await fs.open(file, 'r');
+  try {
+    let n = 0;
+    while (n < into.byteLength) {
+      const { bytesRead } = await h.read(into, n, into.byteLength - n, n);
+      if (bytesRead === 0) return n;
+      n += bytesRead;
+    }
+    const { bytesRead } = await h.read(new Uint8Array(1), 0, 1, n);
+    return n + bytesRead;
+  } finally {
+    await h.close();
   }
 }
 

@@ -96,20 +96,44 @@ export async function loadWeights(layer: TorchLayer, location: WeightsLocation):
  * be built from the configuration it holds (see {@link configOf}). The weight data's size must be
  * what the weight specs need, and its size and sha256 what the save recorded (when it did).
  */
-export async function readWeightsArtifacts(location: WeightsLocation): Promise<tf.io.ModelArtifacts> {
+export async function readWeightsArtifacts(location: WeightsLocation, options: ReadWeightsOptions = {}): Promise<tf.io.ModelArtifacts> {
   const handler = handlerFor(location, 'load');
   if (!handler.load) throw new Error('Error in loadWeights: the handler cannot load');
   const where = typeof location === 'string' ? location : handler instanceof NodeFileHandler ? handler.modelJsonPath : 'the given handler';
-  const artifacts = await handler.load();
-  if (artifacts.format !== NATIVE_FORMAT || artifacts.weightSpecs === undefined || artifacts.weightData === undefined) {
-    throw new Error(`Error in loadWeights: ${where} is not a ${NATIVE_FORMAT} model (format '${artifacts.format}')`);
+  const header = (format: string | undefined, meta: unknown, specs: tf.io.WeightsManifestEntry[] | undefined, topology: unknown): void => {
+    if (format !== NATIVE_FORMAT || specs === undefined) {
+      throw new Error(`Error in loadWeights: ${where} is not a ${NATIVE_FORMAT} model (format '${format}')`);
+    }
+    const metadata = (meta ?? {}) as Record<string, unknown>;
+    options.beforeWeights?.(configOf({ modelTopology: topology as tf.io.ModelArtifacts['modelTopology'], userDefinedMetadata: metadata as {} }), specs);
+  };
+  let artifacts: tf.io.ModelArtifacts;
+  if (handler instanceof NodeFileHandler) {
+    // model.json is checked before any shard is read.
+    const json = await handler.readModelJson();
+    header(json.format, json.userDefinedMetadata, tf.io.getWeightSpecs(json.weightsManifest), json.modelTopology);
+    artifacts = await handler.loadFrom(json);
+  } else {
+    artifacts = await handler.load();
+    header(artifacts.format, artifacts.userDefinedMetadata, artifacts.weightSpecs, artifacts.modelTopology);
   }
+  if (artifacts.weightData === undefined) throw new Error(`Error in loadWeights: ${where} holds no weight data`);
   const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
   if (metadata.layout !== NATIVE_LAYOUT) {
     throw new Error(`Error in loadWeights: ${where} has weight layout '${String(metadata.layout)}', expected '${NATIVE_LAYOUT}'`);
   }
   checkWeightData(artifacts, where);
   return artifacts;
+}
+
+/** Options of {@link readWeightsArtifacts}. */
+export interface ReadWeightsOptions {
+  /**
+   * Called with the saved configuration and the weight specs before the weight data is read
+   * (file://) or used (other handlers); throwing stops the load. For checks that must run before
+   * anything large is read or allocated.
+   */
+  beforeWeights?: (info: LoadedWeightsInfo, specs: readonly tf.io.WeightsManifestEntry[]) => void;
 }
 
 /** The configuration and metadata saved with the weights. */
