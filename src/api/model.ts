@@ -312,6 +312,7 @@ export async function fromTorchvision(path: string, options: LoadOptions = {}): 
  */
 export async function load(source: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
   if (/\.(pth|pt)$/i.test(source)) return fromTorchvision(source, options);
+  if (options.config !== undefined) checkConfig(options.config, 'Error in load: options.config');
   const backend = await selectBackend({ backend: options.backend });
   const url = /^[a-z]+:\/\//i.test(source) ? source : `file://${source}`;
   if (url.startsWith('file://') && !fs.existsSync(url.slice(7))) {
@@ -319,9 +320,7 @@ export async function load(source: string, options: LoadOptions = {}): Promise<M
   }
   // The configuration saved with the weights builds the model the weights fit. Everything is
   // checked before the model is built: the configuration's values, that it fits the weights'
-  // shapes, and the class names.
-  // For file:// sources this runs before any shard is read.
-  if (options.config !== undefined) checkConfig(options.config, 'Error in load: options.config');
+  // shapes, and the class names; for file:// sources, before any shard is read.
   let config: MaskRCNNConfig = {};
   let names: readonly string[] = [];
   const artifacts = await readWeightsArtifacts(url, {
