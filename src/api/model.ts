@@ -110,7 +110,15 @@ export class MaskRCNNModel {
 
   private disposed = false;
 
-  /** True once {@link MaskRCNNModel.dispose} was called; the model cannot be used any more. */
+  /**
+   * True once {@link MaskRCNNModel.dispose} was called; the model cannot be used any more.
+   *
+   * @example
+   * ```ts
+   * model.dispose();
+   * model.isDisposed; // true; model.predict(...) now throws 'this MaskRCNNModel was disposed'
+   * ```
+   */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -352,6 +360,11 @@ const DEFAULT_NUM_CLASSES = 91;
 /**
  * The most classes a model may have: the predictors grow by 21 kB per class (LVIS has 1203);
  * 100000 classes would take 2 GB before any weight is read.
+ *
+ * @example
+ * ```ts
+ * await load('models/x', { config: { numClasses: MAX_NUM_CLASSES + 1 } }); // throws, allocates nothing
+ * ```
  */
 export const MAX_NUM_CLASSES = 10000;
 

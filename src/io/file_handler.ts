@@ -27,7 +27,17 @@ function concat(data: tf.io.WeightData): ArrayBuffer {
   return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
 }
 
-/** One shard as recorded at save time: file name (relative to model.json), size and sha256. */
+/**
+ * One shard as recorded at save time in model.json's `userDefinedMetadata.weightsShards`: file
+ * name (relative to model.json), size and sha256.
+ *
+ * @example
+ * ```ts
+ * const json = JSON.parse(fs.readFileSync('out/model.json', 'utf8'));
+ * const shards: ShardRecord[] = json.userDefinedMetadata.weightsShards;
+ * // [{ path: 'group1-shard1of43.bin', bytes: 4194304, sha256: '9f2c...' }, ...]
+ * ```
+ */
 export interface ShardRecord {
   readonly path: string;
   readonly bytes: number;
@@ -35,7 +45,14 @@ export interface ShardRecord {
   readonly sha256: string;
 }
 
-/** Metadata key under which {@link NodeFileHandler.save} records the shards. */
+/**
+ * Metadata key under which {@link NodeFileHandler.save} records the shards (see {@link ShardRecord}).
+ *
+ * @example
+ * ```ts
+ * const shards = modelJson.userDefinedMetadata[SHARDS_METADATA_KEY] as ShardRecord[];
+ * ```
+ */
 export const SHARDS_METADATA_KEY = 'weightsShards';
 
 const BYTES_PER_ELEMENT: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
@@ -67,7 +84,14 @@ export function weightSpecBytes(spec: tf.io.WeightsManifestEntry, where: string)
   return size * per;
 }
 
-/** Total bytes a list of weight specs occupies (see {@link weightSpecBytes}). */
+/**
+ * Total bytes a list of weight specs occupies (see {@link weightSpecBytes}).
+ *
+ * @example
+ * ```ts
+ * const need = weightSpecsBytes(tf.io.getWeightSpecs(modelJson.weightsManifest), 'out/model.json');
+ * ```
+ */
 export function weightSpecsBytes(specs: readonly tf.io.WeightsManifestEntry[], where: string): number {
   if (!Array.isArray(specs)) throw new Error(`Error loading ${where}: weight specs must be an array`);
   let n = 0;
@@ -75,13 +99,20 @@ export function weightSpecsBytes(specs: readonly tf.io.WeightsManifestEntry[], w
   return n;
 }
 
-/** Lower-case hex sha256 of some bytes. */
+/**
+ * Lower-case hex sha256 of some bytes (Node's crypto).
+ *
+ * @example
+ * ```ts
+ * sha256Hex(new Uint8Array(0)); // 'e3b0c442...b855'
+ * ```
+ */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The shard records of a model.json's metadata, validated; undefined when none were recorded. */
-export function shardRecordsOf(metadata: unknown, where: string): ShardRecord[] | undefined {
+function shardRecordsOf(metadata: unknown, where: string): ShardRecord[] | undefined {
   if (metadata === null || typeof metadata !== 'object') return undefined;
   const raw = (metadata as Record<string, unknown>)[SHARDS_METADATA_KEY];
   if (raw === undefined) return undefined;
@@ -161,6 +192,14 @@ export class NodeFileHandler implements tf.io.IOHandler {
   /**
    * Reads and parses model.json only, so that its configuration can be checked before the shards
    * are read (then {@link NodeFileHandler.loadFrom}).
+   *
+   * @example
+   * ```ts
+   * const handler = new NodeFileHandler('out/model.json');
+   * const json = await handler.readModelJson();
+   * check(json.modelTopology);                  // throw here, and no shard is read
+   * const artifacts = await handler.loadFrom(json);
+   * ```
    */
   async readModelJson(): Promise<tf.io.ModelJSON> {
     let text: string;

@@ -21,7 +21,16 @@ export const NATIVE_FORMAT = 'maskrcnn-tfjs';
 /** Layout marker: weights are stored as we use them, not as PyTorch stores them. */
 export const NATIVE_LAYOUT = 'tfjs-nhwc';
 
-/** Metadata key holding the whole weight data's size and sha256 (saves through handlers other than ours). */
+/**
+ * Metadata key holding the whole weight data's size and sha256 (saves through handlers other than
+ * our file handler, which records each shard instead).
+ *
+ * @example
+ * ```ts
+ * await saveWeights(model, 'indexeddb://mine');
+ * const { bytes, sha256 } = artifacts.userDefinedMetadata[INTEGRITY_METADATA_KEY]; // checked on load
+ * ```
+ */
 export const INTEGRITY_METADATA_KEY = 'weightsIntegrity';
 
 /** A place to save to or load from: a URL (`file://...`, `http(s)://...`, `indexeddb://...`) or a handler. */
@@ -126,7 +135,18 @@ export async function readWeightsArtifacts(location: WeightsLocation, options: R
   return artifacts;
 }
 
-/** Options of {@link readWeightsArtifacts}. */
+/**
+ * Options of {@link readWeightsArtifacts}.
+ *
+ * @example
+ * ```ts
+ * const artifacts = await readWeightsArtifacts('file://out/model.json', {
+ *   beforeWeights: (info) => {
+ *     if (info.config.numClasses !== 5) throw new Error('not my model'); // no shard read yet
+ *   },
+ * });
+ * ```
+ */
 export interface ReadWeightsOptions {
   /**
    * Called with the saved configuration and the weight specs before the weight data is read
