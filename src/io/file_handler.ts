@@ -111,8 +111,15 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** The shard records of a model.json's metadata, validated; undefined when none were recorded. */
-function shardRecordsOf(metadata: unknown, where: string): ShardRecord[] | undefined {
+/**
+ * The shard records of a model.json's metadata, validated; undefined when none were recorded.
+ *
+ * @example
+ * ```ts
+ * const shards = shardRecordsOf(artifacts.userDefinedMetadata, 'https://host/model.json');
+ * ```
+ */
+export function shardRecordsOf(metadata: unknown, where: string): ShardRecord[] | undefined {
   if (metadata === null || typeof metadata !== 'object') return undefined;
   const raw = (metadata as Record<string, unknown>)[SHARDS_METADATA_KEY];
   if (raw === undefined) return undefined;

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { TorchLayer } from '../nn/torch_layer';
-import { NodeFileHandler, registerFileRouter, sha256Hex, weightSpecBytes, weightSpecsBytes } from './file_handler';
+import { NodeFileHandler, registerFileRouter, sha256Hex, shardRecordsOf, weightSpecBytes, weightSpecsBytes } from './file_handler';
 
 /** The `format` field written to model.json. */
 export const NATIVE_FORMAT = 'maskrcnn-tfjs';
@@ -131,7 +131,8 @@ export async function readWeightsArtifacts(location: WeightsLocation, options: R
   if (metadata.layout !== NATIVE_LAYOUT) {
     throw new Error(`Error in loadWeights: ${where} has weight layout '${String(metadata.layout)}', expected '${NATIVE_LAYOUT}'`);
   }
-  checkWeightData(artifacts, where);
+  // Our file handler has checked each shard's hash; for other handlers it is done here.
+  checkWeightData(artifacts, where, handler instanceof NodeFileHandler);
   return artifacts;
 }
 
@@ -166,11 +167,16 @@ function weightDataBytes(data: tf.io.WeightData): number {
   return Array.isArray(data) ? data.reduce((a, b) => a + b.byteLength, 0) : data.byteLength;
 }
 
+/** Artifacts whose recorded hashes were checked already (reading, then applying, hashes once). */
+const hashChecked = new WeakSet<tf.io.ModelArtifacts>();
+
 /**
- * Checks that the weight data holds exactly the bytes the weight specs need, and matches the size
- * and sha256 recorded at save time (`userDefinedMetadata.weightsIntegrity`), if any.
+ * Checks that the weight data holds exactly the bytes the weight specs need, and matches the sizes
+ * and sha256 recorded at save time, if any: per shard (`userDefinedMetadata.weightsShards`, a
+ * file:// save loaded through another handler, e.g. tf.io.http) or for the whole data
+ * (`userDefinedMetadata.weightsIntegrity`).
  */
-function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string): void {
+function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string, hashesDone = false): void {
   const specs = artifacts.weightSpecs;
   const data = artifacts.weightData;
   if (specs === undefined || data === undefined) throw new Error(`Error in loadWeights: ${where} holds no weights`);
@@ -179,8 +185,27 @@ function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string): void {
   if (need !== have) {
     throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes but its weight specs need ${need} (${have < need ? 'truncated' : 'overlong'})`);
   }
+  if (hashesDone || hashChecked.has(artifacts)) {
+    hashChecked.add(artifacts);
+    return;
+  }
+  const shards = shardRecordsOf(artifacts.userDefinedMetadata, where);
+  if (shards !== undefined) {
+    const total = shards.reduce((a, s) => a + s.bytes, 0);
+    if (total !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${total} in its shards`);
+    const all = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+    let offset = 0;
+    for (const s of shards) {
+      const sha = sha256Hex(all.subarray(offset, offset + s.bytes));
+      offset += s.bytes;
+      if (sha !== s.sha256) throw new Error(`Error in loadWeights: ${where}: weight shard ${s.path} is corrupt (sha256 ${sha}, expected ${s.sha256})`);
+    }
+  }
   const recorded = ((artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>)[INTEGRITY_METADATA_KEY];
-  if (recorded === undefined) return;
+  if (recorded === undefined) {
+    hashChecked.add(artifacts);
+    return;
+  }
   const r = recorded as { bytes?: unknown; sha256?: unknown };
   if (r === null || typeof r !== 'object' || typeof r.bytes !== 'number' || typeof r.sha256 !== 'string') {
     throw new Error(`Error in loadWeights: ${where}: userDefinedMetadata.${INTEGRITY_METADATA_KEY} is malformed (expected { bytes, sha256 })`);
@@ -189,6 +214,7 @@ function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string): void {
   const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
   const sha = sha256Hex(bytes);
   if (sha !== r.sha256) throw new Error(`Error in loadWeights: ${where}: the weight data is corrupt (sha256 ${sha}, the save recorded ${r.sha256})`);
+  hashChecked.add(artifacts);
 }
 
 const list = (items: string[], n: number, sep = ', '): string =>

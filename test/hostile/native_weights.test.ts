@@ -6,7 +6,8 @@
  * - a weight spec whose dtype is changed to int32, a spec with another shape, a duplicate spec,
  *   an unknown spec, a malformed shape;
  * - shard paths `../../../../../etc/passwd`, `/etc/passwd`, and a symlink to a file outside the folder;
- * - in-memory artifacts (any IOHandler): short data, and data whose recorded sha256 does not match.
+ * - in-memory artifacts (any IOHandler): short data, and data whose recorded sha256 does not match;
+ * - a file:// save read through another handler (as tf.io.http would) with a flipped byte.
  * Each must fail with an error naming the file and what is wrong, leave the layer's weights as they
  * were, leak no tensor and modify no file; the untouched files must still load.
  */
@@ -15,6 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { NodeFileHandler } from '../../src/io/file_handler';
 import { applyWeightsArtifacts, loadWeights, saveWeights } from '../../src/io/native_weights';
 import { Conv2d } from '../../src/nn/conv2d';
 import { FrozenBatchNorm2d } from '../../src/backbone/frozen_batch_norm';
@@ -216,5 +218,18 @@ describe('hostile native weights', () => {
     applyWeightsArtifacts(target, art, 'memory model');
     expect(values(target)).not.toEqual(before);
     expect(tf.memory().numTensors).toBe(n);
+  });
+
+  it('a file:// save read through another handler checks the recorded shard hashes, naming the shard', async () => {
+    const art = await new NodeFileHandler(good).load(); // what tf.io.http would hand back
+    const flipped = new Uint8Array((art.weightData as ArrayBuffer).slice(0));
+    flipped[5] ^= 0x10;
+    const was = values(target);
+    const n = tf.memory().numTensors;
+    await expect(loadWeights(target, tf.io.fromMemory({ ...art, weightData: flipped.buffer }))).rejects.toThrow(
+      /the given handler: weight shard group1-shard1of1\.bin is corrupt \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\)/,
+    );
+    expect(tf.memory().numTensors).toBe(n);
+    expect(values(target)).toEqual(was);
   });
 });
