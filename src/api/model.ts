@@ -8,7 +8,7 @@ import { BackendChoice, selectBackend } from '../backend';
 import { readImage } from '../data/image_io';
 import { loadStateDict, LoadReport } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
-import { applyWeightsArtifacts, configOf, readWeightsArtifacts, saveWeights } from '../io/native_weights';
+import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
 import { withoutInitialization } from '../nn/torch_layer';
 import { maskCropToImage, MaskCrop } from '../postprocess/paste_masks';
 import { COCO_CATEGORY_NAMES } from '../model/coco_names';
@@ -108,8 +108,28 @@ export class MaskRCNNModel {
     readonly loadReport?: LoadReport,
   ) {}
 
+  private disposed = false;
+
+  /**
+   * True once {@link MaskRCNNModel.dispose} was called; the model cannot be used any more.
+   *
+   * @example
+   * ```ts
+   * model.dispose();
+   * model.isDisposed; // true; model.predict(...) now throws 'this MaskRCNNModel was disposed'
+   * ```
+   */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  private checkNotDisposed(method: string): void {
+    if (this.disposed) throw new Error(`Error in ${method}: this MaskRCNNModel was disposed`);
+  }
+
   /** Detects and segments objects; one {@link Prediction} per input image. */
   async predict(images: ImageInput | readonly ImageInput[], options: PredictOptions = {}): Promise<Prediction[]> {
+    this.checkNotDisposed('predict');
     const o = checkPredictOptions(options, this.network);
     const inputs = isSingleInput(images) ? [images] : [...images];
     if (inputs.length === 0) return [];
@@ -157,14 +177,17 @@ export class MaskRCNNModel {
 
   /** Saves the weights and configuration as model.json + shards (loadable with {@link load}). */
   async save(location: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    this.checkNotDisposed('save');
     return saveWeights(this.network, location, {
       config: { ...this.network.config, numClasses: this.network.numClasses } as Record<string, unknown>,
       metadata: { classNames: [...this.classNames] },
     });
   }
 
-  /** Frees every weight; the model cannot be used afterwards. */
+  /** Frees every weight; the model cannot be used afterwards. A second call does nothing. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.network.dispose();
   }
 }
@@ -199,7 +222,10 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
 }
 
 async function toTensor(input: ImageInput, i: number): Promise<tf.Tensor3D> {
-  if (input instanceof tf.Tensor) return input;
+  if (input instanceof tf.Tensor) {
+    if (input.isDisposed) throw new Error(`Error in predict: input ${i} is a disposed tensor`);
+    return input;
+  }
   if (typeof input === 'string' || input instanceof Uint8Array) {
     const img = await readImage(input, { name: `input ${i}` }).catch((e: Error) => {
       throw new Error(`Error in predict: input ${i}: ${e.message}`);
@@ -257,25 +283,31 @@ function numClassesOf(sd: StateDict): number | undefined {
  * ```
  */
 export async function fromTorchvision(path: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
+  // Everything that can be checked without the checkpoint is, before reading it.
+  if (options.config !== undefined) checkConfig(options.config, 'Error in fromTorchvision: options.config');
+  if (options.classNames !== undefined) checkClassNames(options.classNames, options.config?.numClasses, 'fromTorchvision');
+
   const backend = await selectBackend({ backend: options.backend });
   // Reading may allocate at most 512 MiB, twice the largest model built here (ResNet-101 Mask
   // R-CNN, 254 MB of float32): a forged checkpoint cannot make it allocate more.
   const sd = await readTorchStateDict(path, { key: options.checkpointKey, maxTotalBytes: 2 ** 29 });
   const config: MaskRCNNConfig = { ...options.config };
   config.numClasses ??= numClassesOf(sd) ?? 91;
+
+  // The number of classes is known now: check it and the names before building anything.
+  checkConfig(config, `Error in fromTorchvision: ${path}: the configuration`);
+  const classNames = options.classNames ?? defaultClassNames(config.numClasses);
+  checkClassNames(classNames, config.numClasses, 'fromTorchvision');
   const strict = options.strict ?? true;
   // Random initialisation is wasted when every weight is about to be overwritten.
   const network = strict ? withoutInitialization(() => new MaskRCNN(config)) : new MaskRCNN(config);
-  let report: LoadReport;
   try {
-    report = loadStateDict(network, sd, { strict, source: path });
+    const report = loadStateDict(network, sd, { strict, source: path });
+    return new MaskRCNNModel(network, classNames, backend, report);
   } catch (e) {
     network.dispose();
     throw e;
   }
-  const classNames = options.classNames ?? defaultClassNames(network.numClasses);
-  checkClassNames(classNames, network.numClasses);
-  return new MaskRCNNModel(network, classNames, backend, report);
 }
 
 /**
@@ -290,19 +322,34 @@ export async function fromTorchvision(path: string, options: LoadOptions = {}): 
  */
 export async function load(source: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
   if (/\.(pth|pt)$/i.test(source)) return fromTorchvision(source, options);
+  if (options.config !== undefined) checkConfig(options.config, 'Error in load: options.config');
   const backend = await selectBackend({ backend: options.backend });
   const url = /^[a-z]+:\/\//i.test(source) ? source : `file://${source}`;
   if (url.startsWith('file://') && !fs.existsSync(url.slice(7))) {
     throw new Error(`Error in load: ${source} does not exist (expected a .pth checkpoint, a model folder or model.json)`);
   }
-  // The configuration saved with the weights builds the model the weights fit.
-  const artifacts = await readWeightsArtifacts(url);
-  const saved = configOf(artifacts);
-  const network = withoutInitialization(() => new MaskRCNN({ ...(saved.config as MaskRCNNConfig), ...options.config }));
+  // The configuration saved with the weights builds the model the weights fit. Everything is
+  // checked before the model is built: the configuration's values, that it fits the weights'
+  // shapes, and the class names; for file:// sources, before any shard is read.
+  let config: MaskRCNNConfig = {};
+  let names: readonly string[] = [];
+  const artifacts = await readWeightsArtifacts(url, {
+    beforeWeights: (saved, specs) => {
+      checkConfig(saved.config, `Error in load: ${source}: model.json's config`);
+      config = { ...(saved.config as MaskRCNNConfig), ...options.config };
+      checkConfigFitsWeights(config, specs, source);
+      const numClasses = config.numClasses ?? DEFAULT_NUM_CLASSES;
+      const savedNames = saved.metadata.classNames;
+      if (options.classNames === undefined && savedNames !== undefined && !isStringArray(savedNames)) {
+        throw new Error(`Error in load: ${source}: model.json's classNames must be an array of strings`);
+      }
+      names = options.classNames ?? (savedNames as string[] | undefined) ?? defaultClassNames(numClasses);
+      checkClassNames(names, numClasses, 'load');
+    },
+  });
+  const network = withoutInitialization(() => new MaskRCNN(config));
   try {
-    const info = applyWeightsArtifacts(network, artifacts, source);
-    const names = options.classNames ?? (info.metadata.classNames as string[] | undefined) ?? defaultClassNames(network.numClasses);
-    checkClassNames(names, network.numClasses);
+    applyWeightsArtifacts(network, artifacts, source);
     return new MaskRCNNModel(network, names, backend);
   } catch (e) {
     network.dispose();
@@ -310,8 +357,90 @@ export async function load(source: string, options: LoadOptions = {}): Promise<M
   }
 }
 
-function checkClassNames(names: readonly string[], numClasses: number): void {
-  if (names.length !== numClasses) {
-    throw new Error(`Error in load: classNames has ${names.length} entries but the model has ${numClasses} classes (background included)`);
+/** torchvision's default number of classes (COCO's 91, background and gaps included). */
+const DEFAULT_NUM_CLASSES = 91;
+/**
+ * The most classes a model may have: the predictors grow by 21 kB per class (LVIS has 1203);
+ * 100000 classes would take 2 GB before any weight is read.
+ *
+ * @example
+ * ```ts
+ * await load('models/x', { config: { numClasses: MAX_NUM_CLASSES + 1 } }); // throws, allocates nothing
+ * ```
+ */
+export const MAX_NUM_CLASSES = 10000;
+
+function isStringArray(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((v) => typeof v === 'string');
+}
+
+function describeValue(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);
+}
+
+/**
+ * Checks a model configuration's values before anything is allocated; `prefix` starts the error
+ * (e.g. `Error in load: options.config`).
+ */
+function checkConfig(config: unknown, prefix: string): void {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new Error(`${prefix} must be an object, got ${describeValue(config)}`);
+  }
+  const c = config as Record<string, unknown>;
+  const bad = (key: string, what: string): never => {
+    throw new Error(`${prefix}: ${key} must be ${what}, got ${describeValue(c[key])}`);
+  };
+  const n = c.numClasses;
+  if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= MAX_NUM_CLASSES)) {
+    bad('numClasses', `an integer in [2, ${MAX_NUM_CLASSES}] (background included)`);
+  }
+  if (c.depth !== undefined && c.depth !== 50 && c.depth !== 101) bad('depth', '50 or 101');
+  const t = c.trainableBackboneLayers;
+  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= 5)) bad('trainableBackboneLayers', 'an integer in [0, 5]');
+  for (const key of ['transform', 'rpn', 'detection']) {
+    const v = c[key];
+    if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) bad(key, 'an object');
+  }
+}
+
+/** ResNet blocks in layer3 by depth: the depth the backbone's keys imply. */
+const LAYER3_BLOCKS: Readonly<Record<number, number>> = { 50: 6, 101: 23 };
+
+/**
+ * Checks that the configuration builds the model the weight specs describe (number of classes,
+ * ResNet depth) before the model is built: a model.json whose config says 100 000 classes while
+ * its weights hold 91 fails here, not after allocating gigabytes. The remaining shapes are
+ * checked key by key before any weight is written (see applyWeightsArtifacts).
+ */
+function checkConfigFitsWeights(config: MaskRCNNConfig, specs: readonly tf.io.WeightsManifestEntry[], source: string): void {
+  const numClasses = config.numClasses ?? DEFAULT_NUM_CLASSES;
+  const cls = specs.find((s) => s.name === 'roi_heads.box_predictor.cls_score.weight');
+  if (cls === undefined) {
+    throw new Error(`Error in load: ${source} has no weight roi_heads.box_predictor.cls_score.weight; it is not a Mask R-CNN`);
+  }
+  const found = cls.shape[cls.shape.length - 1];
+  if (found !== numClasses) {
+    throw new Error(
+      `Error in load: ${source}: the configuration says numClasses ${numClasses} but the weights are for ${found} classes ` +
+        `(roi_heads.box_predictor.cls_score.weight is [${cls.shape.join(', ')}]); nothing was built`,
+    );
+  }
+  const depth = config.depth ?? 50;
+  let blocks = 0;
+  for (const s of specs) {
+    const m = /^backbone\.body\.layer3\.(\d+)\./.exec(s.name);
+    if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
+  }
+  if (blocks !== LAYER3_BLOCKS[depth]) {
+    throw new Error(
+      `Error in load: ${source}: the configuration says depth ${depth} (${LAYER3_BLOCKS[depth]} blocks in layer3) but the weights have ${blocks}; nothing was built`,
+    );
+  }
+}
+
+function checkClassNames(names: readonly string[], numClasses: number | undefined, fn: string): void {
+  if (!isStringArray(names)) throw new Error(`Error in ${fn}: classNames must be an array of strings`);
+  if (numClasses !== undefined && names.length !== numClasses) {
+    throw new Error(`Error in ${fn}: classNames has ${names.length} entries but the model has ${numClasses} classes (background included)`);
   }
 }

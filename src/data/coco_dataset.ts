@@ -297,8 +297,20 @@ export class CocoDataset {
   }
 
   private filePath(im: StoredImage): string {
+    // Entries are checked when loading; this guards datasets built any other way.
+    if (!isInsideImagesDir(im.fileName)) throw new Error(`CocoDataset: ${this.source}: file_name ${JSON.stringify(im.fileName)} points outside ${this.imagesDir}`);
     return path.join(this.imagesDir, im.fileName);
   }
+}
+
+/**
+ * True when a COCO `file_name` names a file inside the images folder: relative (POSIX and
+ * Windows), no NUL byte, and no `..` that climbs out of the folder.
+ */
+function isInsideImagesDir(fileName: string): boolean {
+  if (fileName.includes('\0') || path.isAbsolute(fileName) || path.win32.isAbsolute(fileName) || /^[a-zA-Z]:/.test(fileName)) return false;
+  const normal = path.posix.normalize(fileName.replace(/\\/g, '/'));
+  return normal !== '.' && normal !== '..' && !normal.startsWith('../');
 }
 
 /**
@@ -407,6 +419,9 @@ function parseInstances(json: unknown, source: string, options: CocoDatasetOptio
     if (typeof e.id !== 'number' || !Number.isInteger(e.id)) return bad('invalid-image', `id must be an integer, got ${describeValue(e.id)}`);
     if (typeof e.file_name !== 'string' || e.file_name.length === 0) {
       return bad('invalid-image', `file_name must be a non-empty string, got ${describeValue(e.file_name)}`);
+    }
+    if (!isInsideImagesDir(e.file_name)) {
+      return bad('invalid-image', `file_name ${JSON.stringify(e.file_name)} points outside the images folder (absolute or '..'); it is not read`);
     }
     if (!isPositiveInt(e.width) || !isPositiveInt(e.height)) {
       return bad('invalid-image', `width and height must be positive integers, got width=${describeValue(e.width)} height=${describeValue(e.height)}`);

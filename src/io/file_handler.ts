@@ -8,7 +8,13 @@
  *
  * Saving is crash-safe: every file is written under a temporary name, then renamed over the old
  * one, model.json last, so an interrupted save leaves the previous model loadable.
+ *
+ * Loading trusts nothing in model.json: shard paths must stay inside the model's folder, every
+ * shard's size must be what the weight specs need (and what the save recorded), and a shard's
+ * sha256 must match the one recorded at save time (`userDefinedMetadata.weightsShards`), so a
+ * truncated, overlong or flipped shard is an error naming the file instead of a silent load.
  */
+import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -19,6 +25,134 @@ const MODEL_JSON = 'model.json';
 
 function concat(data: tf.io.WeightData): ArrayBuffer {
   return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+}
+
+/**
+ * One shard as recorded at save time in model.json's `userDefinedMetadata.weightsShards`: file
+ * name (relative to model.json), size and sha256.
+ *
+ * @example
+ * ```ts
+ * const json = JSON.parse(fs.readFileSync('out/model.json', 'utf8'));
+ * const shards: ShardRecord[] = json.userDefinedMetadata.weightsShards;
+ * // [{ path: 'group1-shard1of43.bin', bytes: 4194304, sha256: '9f2c...' }, ...]
+ * ```
+ */
+export interface ShardRecord {
+  readonly path: string;
+  readonly bytes: number;
+  /** Lower-case hex sha256 of the shard's bytes. */
+  readonly sha256: string;
+}
+
+/**
+ * Metadata key under which {@link NodeFileHandler.save} records the shards (see {@link ShardRecord}).
+ *
+ * @example
+ * ```ts
+ * const shards = modelJson.userDefinedMetadata[SHARDS_METADATA_KEY] as ShardRecord[];
+ * ```
+ */
+export const SHARDS_METADATA_KEY = 'weightsShards';
+
+const BYTES_PER_ELEMENT: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/**
+ * Bytes one weight spec occupies in the weight data, after checking that the spec is well formed
+ * (a name, a shape of non-negative integers, a numeric dtype). `where` names the file in errors.
+ *
+ * @example
+ * ```ts
+ * weightSpecBytes({ name: 'conv.weight', shape: [3, 3, 2, 4], dtype: 'float32' }, 'model.json'); // 288
+ * ```
+ */
+export function weightSpecBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
+  const name = spec !== null && typeof spec === 'object' && typeof spec.name === 'string' ? spec.name : undefined;
+  const bad = (what: string): never => {
+    throw new Error(`Error loading ${where}: weight spec ${name === undefined ? JSON.stringify(spec) : `'${name}'`} ${what}`);
+  };
+  if (name === undefined || name === '') bad('has no name');
+  if (!Array.isArray(spec.shape) || spec.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    bad(`has shape ${JSON.stringify(spec.shape)}; expected an array of non-negative integers`);
+  }
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  const q = spec.quantization;
+  const stored = q !== undefined && q !== null ? q.dtype : spec.dtype;
+  const per = BYTES_PER_ELEMENT[stored as string];
+  if (per === undefined || spec.dtype === 'string') bad(`has dtype '${String(stored)}', which cannot be loaded`);
+  if (!Number.isSafeInteger(size * per)) bad(`has shape [${spec.shape.join(', ')}], too large`);
+  return size * per;
+}
+
+/**
+ * Total bytes a list of weight specs occupies (see {@link weightSpecBytes}).
+ *
+ * @example
+ * ```ts
+ * const need = weightSpecsBytes(tf.io.getWeightSpecs(modelJson.weightsManifest), 'out/model.json');
+ * ```
+ */
+export function weightSpecsBytes(specs: readonly tf.io.WeightsManifestEntry[], where: string): number {
+  if (!Array.isArray(specs)) throw new Error(`Error loading ${where}: weight specs must be an array`);
+  let n = 0;
+  for (const s of specs) n += weightSpecBytes(s, where);
+  return n;
+}
+
+/**
+ * Lower-case hex sha256 of some bytes (Node's crypto).
+ *
+ * @example
+ * ```ts
+ * sha256Hex(new Uint8Array(0)); // 'e3b0c442...b855'
+ * ```
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The shard records of a model.json's metadata, validated; undefined when none were recorded.
+ *
+ * @example
+ * ```ts
+ * const shards = shardRecordsOf(artifacts.userDefinedMetadata, 'https://host/model.json');
+ * ```
+ */
+export function shardRecordsOf(metadata: unknown, where: string): ShardRecord[] | undefined {
+  if (metadata === null || typeof metadata !== 'object') return undefined;
+  const raw = (metadata as Record<string, unknown>)[SHARDS_METADATA_KEY];
+  if (raw === undefined) return undefined;
+  const ok =
+    Array.isArray(raw) &&
+    raw.every(
+      (r: unknown) =>
+        r !== null &&
+        typeof r === 'object' &&
+        typeof (r as ShardRecord).path === 'string' &&
+        Number.isSafeInteger((r as ShardRecord).bytes) &&
+        (r as ShardRecord).bytes >= 0 &&
+        typeof (r as ShardRecord).sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test((r as ShardRecord).sha256),
+    );
+  if (!ok) throw new Error(`Error loading ${where}: userDefinedMetadata.${SHARDS_METADATA_KEY} is malformed (expected [{ path, bytes, sha256 }])`);
+  return raw as ShardRecord[];
+}
+
+/**
+ * Resolves a shard path of model.json inside `dir`, refusing absolute paths and `..` escapes.
+ * `modelJson` names the file in errors.
+ */
+function shardPathInside(dir: string, p: unknown, modelJson: string): string {
+  if (typeof p !== 'string' || p === '' || p.includes('\0')) {
+    throw new Error(`Error loading ${modelJson}: weight shard path ${JSON.stringify(p)} is not a file name`);
+  }
+  const file = path.resolve(dir, p);
+  const rel = path.relative(dir, file);
+  if (path.isAbsolute(p) || path.win32.isAbsolute(p) || rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new Error(`Error loading ${modelJson}: weight shard path '${p}' points outside the model folder ${dir}`);
+  }
+  return file;
 }
 
 /** An IOHandler on a folder (or on a model.json path inside it). */
@@ -39,19 +173,19 @@ export class NodeFileHandler implements tf.io.IOHandler {
     const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
     const paths = Array.from({ length: n }, (_, i) => `group1-shard${i + 1}of${n}.bin`);
     const manifest: tf.io.WeightsManifestConfig = [{ paths, weights: artifacts.weightSpecs ?? [] }];
+    const shards = paths.map((p, i) => data.subarray(i * SHARD_BYTES, Math.min(data.byteLength, (i + 1) * SHARD_BYTES)));
+    const records: ShardRecord[] = paths.map((p, i) => ({ path: p, bytes: shards[i].byteLength, sha256: sha256Hex(shards[i]) }));
     const modelJson: tf.io.ModelJSON = {
       modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
       format: artifacts.format,
       generatedBy: artifacts.generatedBy,
       convertedBy: artifacts.convertedBy,
       weightsManifest: manifest,
-      userDefinedMetadata: artifacts.userDefinedMetadata,
+      // A new object: the caller's metadata is not modified.
+      userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), [SHARDS_METADATA_KEY]: records },
     };
     const tmp = `.tmp-${process.pid}-${Date.now()}`;
-    const writes: [string, Uint8Array | string][] = paths.map((p, i) => [
-      p,
-      data.subarray(i * SHARD_BYTES, Math.min(data.byteLength, (i + 1) * SHARD_BYTES)),
-    ]);
+    const writes: [string, Uint8Array | string][] = paths.map((p, i) => [p, shards[i]]);
     writes.push([path.basename(this.modelJsonPath), JSON.stringify(modelJson)]);
     for (const [name, content] of writes) await fs.writeFile(path.join(this.dir, name + tmp), content);
     for (const [name] of writes) await fs.rename(path.join(this.dir, name + tmp), path.join(this.dir, name));
@@ -59,6 +193,22 @@ export class NodeFileHandler implements tf.io.IOHandler {
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
+    return this.loadFrom(await this.readModelJson());
+  }
+
+  /**
+   * Reads and parses model.json only, so that its configuration can be checked before the shards
+   * are read (then {@link NodeFileHandler.loadFrom}).
+   *
+   * @example
+   * ```ts
+   * const handler = new NodeFileHandler('out/model.json');
+   * const json = await handler.readModelJson();
+   * check(json.modelTopology);                  // throw here, and no shard is read
+   * const artifacts = await handler.loadFrom(json);
+   * ```
+   */
+  async readModelJson(): Promise<tf.io.ModelJSON> {
     let text: string;
     try {
       text = await fs.readFile(this.modelJsonPath, 'utf8');
@@ -71,20 +221,105 @@ export class NodeFileHandler implements tf.io.IOHandler {
     } catch (e) {
       throw new Error(`Error loading ${this.modelJsonPath}: not valid JSON (${(e as Error).message})`);
     }
-    if (!Array.isArray(json.weightsManifest)) throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
+    if (json === null || typeof json !== 'object' || !Array.isArray(json.weightsManifest)) {
+      throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
+    }
+    for (const group of json.weightsManifest) {
+      if (group === null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+        throw new Error(`Error loading ${this.modelJsonPath}: each weightsManifest group needs 'paths' and 'weights' arrays`);
+      }
+    }
+    return json;
+  }
+
+  /** Reads the shards of a model.json read by {@link NodeFileHandler.readModelJson}. */
+  async loadFrom(json: tf.io.ModelJSON): Promise<tf.io.ModelArtifacts> {
+    const where = this.modelJsonPath;
+    const records = shardRecordsOf(json.userDefinedMetadata, where);
     return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-      const buffers: ArrayBuffer[] = [];
+      // Every check that needs no shard bytes comes first: paths, then sizes, then reading.
+      const files: { file: string; name: string; bytes: number }[] = [];
       for (const group of manifest) {
+        if (group === null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+          throw new Error(`Error loading ${where}: each weightsManifest group needs 'paths' and 'weights' arrays`);
+        }
+        const groupFiles: { file: string; name: string; bytes: number }[] = [];
         for (const p of group.paths) {
-          const file = path.join(this.dir, p);
-          const b = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
-            throw new Error(`Error loading ${this.modelJsonPath}: weight shard ${file} ${e.code === 'ENOENT' ? 'is missing' : e.message}`);
+          const file = shardPathInside(this.dir, p, where);
+          const st = await fs.stat(file).catch((e: NodeJS.ErrnoException) => {
+            throw new Error(`Error loading ${where}: weight shard ${file} ${e.code === 'ENOENT' ? 'is missing' : e.message}`);
           });
-          buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+          if (!st.isFile()) throw new Error(`Error loading ${where}: weight shard ${file} is not a file`);
+          groupFiles.push({ file, name: p, bytes: st.size });
+        }
+        const need = weightSpecsBytes(group.weights, where);
+        const have = groupFiles.reduce((a, f) => a + f.bytes, 0);
+        if (records === undefined && need !== have) {
+          const list = groupFiles.map((f) => `${f.file} (${f.bytes} bytes)`).join(', ');
+          throw new Error(
+            `Error loading ${where}: weight shard${groupFiles.length === 1 ? '' : 's'} ${list} hold${groupFiles.length === 1 ? 's' : ''} ${have} bytes ` +
+              `but the manifest's weight specs need ${need} bytes (${have < need ? 'truncated' : 'overlong'})`,
+          );
+        }
+        files.push(...groupFiles);
+      }
+      if (records !== undefined) {
+        const names = files.map((f) => f.name);
+        if (records.length !== files.length || records.some((r, i) => r.path !== names[i])) {
+          throw new Error(`Error loading ${where}: the recorded shards (${records.map((r) => r.path).join(', ')}) are not the manifest's (${names.join(', ')})`);
+        }
+        files.forEach((f, i) => {
+          if (f.bytes !== records[i].bytes) {
+            throw new Error(
+              `Error loading ${where}: weight shard ${f.file} has ${f.bytes} bytes, expected ${records[i].bytes} (${f.bytes < records[i].bytes ? 'truncated' : 'overlong'})`,
+            );
+          }
+        });
+        const need = weightSpecsBytes(tf.io.getWeightSpecs(manifest), where);
+        const have = records.reduce((a, r) => a + r.bytes, 0);
+        if (need !== have) throw new Error(`Error loading ${where}: the shards hold ${have} bytes but the manifest's weight specs need ${need} bytes`);
+      }
+      // Symlinks are resolved once the files are known to exist: the real file must stay inside too.
+      const realDir = await fs.realpath(this.dir);
+      // One buffer for all shards, read in place: no second copy of the weights.
+      const all = new Uint8Array(files.reduce((a, f) => a + f.bytes, 0));
+      let offset = 0;
+      for (let i = 0; i < files.length; i++) {
+        const { file, name, bytes } = files[i];
+        const real = await fs.realpath(file);
+        const rel = path.relative(realDir, real);
+        if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+          throw new Error(`Error loading ${where}: weight shard path '${name}' links to ${real}, outside the model folder ${this.dir}`);
+        }
+        const b = all.subarray(offset, offset + bytes);
+        offset += bytes;
+        const got = await readExactly(file, b).catch((e: NodeJS.ErrnoException) => {
+          throw new Error(`Error loading ${where}: weight shard ${file} ${e.code === 'ENOENT' ? 'is missing' : e.message}`);
+        });
+        if (got !== bytes) throw new Error(`Error loading ${where}: weight shard ${file} changed size while being read`);
+        if (records !== undefined && sha256Hex(b) !== records[i].sha256) {
+          throw new Error(`Error loading ${where}: weight shard ${file} is corrupt (sha256 ${sha256Hex(b)}, expected ${records[i].sha256})`);
         }
       }
-      return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
+      return [tf.io.getWeightSpecs(manifest), all.buffer];
     });
+  }
+}
+
+/** Reads `file` into `into`; returns the bytes the file holds (more than `into` when it grew). */
+async function readExactly(file: string, into: Uint8Array): Promise<number> {
+  const h = await fs.open(file, 'r');
+  try {
+    let n = 0;
+    while (n < into.byteLength) {
+      const { bytesRead } = await h.read(into, n, into.byteLength - n, n);
+      if (bytesRead === 0) return n;
+      n += bytesRead;
+    }
+    const { bytesRead } = await h.read(new Uint8Array(1), 0, 1, n);
+    return n + bytesRead;
+  } finally {
+    await h.close();
   }
 }
 

@@ -5,15 +5,33 @@
  * linear [in, out]), so loading needs no conversion; model.json records the model's
  * configuration in `modelTopology` and `format: "maskrcnn-tfjs"`. `file://` paths work in Node
  * (our handler, or tfjs-node's), and the same files load in a browser with `tf.io.http`.
+ *
+ * Loading is all or nothing: every weight spec (name, shape, dtype, byte range) is checked
+ * against the model and the weight data before the first weight is written, so a bad file leaves
+ * the model's weights as they were and no tensor behind. Saves record the weight data's size and
+ * sha256 (per shard for `file://`, see file_handler.ts; for the whole data otherwise), and loads
+ * check them where recorded.
  */
 import * as tf from '@tensorflow/tfjs';
 import { TorchLayer } from '../nn/torch_layer';
-import { registerFileRouter } from './file_handler';
+import { NodeFileHandler, registerFileRouter, sha256Hex, shardRecordsOf, weightSpecBytes, weightSpecsBytes } from './file_handler';
 
 /** The `format` field written to model.json. */
 export const NATIVE_FORMAT = 'maskrcnn-tfjs';
 /** Layout marker: weights are stored as we use them, not as PyTorch stores them. */
 export const NATIVE_LAYOUT = 'tfjs-nhwc';
+
+/**
+ * Metadata key holding the whole weight data's size and sha256 (saves through handlers other than
+ * our file handler, which records each shard instead).
+ *
+ * @example
+ * ```ts
+ * await saveWeights(model, 'indexeddb://mine');
+ * const { bytes, sha256 } = artifacts.userDefinedMetadata[INTEGRITY_METADATA_KEY]; // checked on load
+ * ```
+ */
+export const INTEGRITY_METADATA_KEY = 'weightsIntegrity';
 
 /** A place to save to or load from: a URL (`file://...`, `http(s)://...`, `indexeddb://...`) or a handler. */
 export type WeightsLocation = string | tf.io.IOHandler;
@@ -47,6 +65,9 @@ export async function saveWeights(
   const { data, specs } = await tf.io.encodeWeights(named);
   const handler = handlerFor(location, 'save');
   if (!handler.save) throw new Error('Error in saveWeights: the handler cannot save');
+  // Our file handler records each shard's size and hash; other handlers get the whole data's.
+  const integrity: Record<string, object> =
+    handler instanceof NodeFileHandler ? {} : { [INTEGRITY_METADATA_KEY]: { bytes: data.byteLength, sha256: sha256Hex(new Uint8Array(data)) } };
   return handler.save({
     modelTopology: { class_name: layer.getClassName(), config: options.config ?? {} },
     format: NATIVE_FORMAT,
@@ -54,7 +75,7 @@ export async function saveWeights(
     convertedBy: null,
     weightSpecs: specs,
     weightData: data,
-    userDefinedMetadata: { layout: NATIVE_LAYOUT, ...(options.metadata ?? {}) },
+    userDefinedMetadata: { layout: NATIVE_LAYOUT, ...(options.metadata ?? {}), ...integrity },
   });
 }
 
@@ -81,21 +102,59 @@ export async function loadWeights(layer: TorchLayer, location: WeightsLocation):
 
 /**
  * Reads a saved model (model.json and shards) without applying it, so that the model can first
- * be built from the configuration it holds (see {@link configOf}).
+ * be built from the configuration it holds (see {@link configOf}). The weight data's size must be
+ * what the weight specs need, and its size and sha256 what the save recorded (when it did).
  */
-export async function readWeightsArtifacts(location: WeightsLocation): Promise<tf.io.ModelArtifacts> {
+export async function readWeightsArtifacts(location: WeightsLocation, options: ReadWeightsOptions = {}): Promise<tf.io.ModelArtifacts> {
   const handler = handlerFor(location, 'load');
   if (!handler.load) throw new Error('Error in loadWeights: the handler cannot load');
-  const where = typeof location === 'string' ? location : 'the given handler';
-  const artifacts = await handler.load();
-  if (artifacts.format !== NATIVE_FORMAT || artifacts.weightSpecs === undefined || artifacts.weightData === undefined) {
-    throw new Error(`Error in loadWeights: ${where} is not a ${NATIVE_FORMAT} model (format '${artifacts.format}')`);
+  const where = typeof location === 'string' ? location : handler instanceof NodeFileHandler ? handler.modelJsonPath : 'the given handler';
+  const header = (format: string | undefined, meta: unknown, specs: tf.io.WeightsManifestEntry[] | undefined, topology: unknown): void => {
+    if (format !== NATIVE_FORMAT || specs === undefined) {
+      throw new Error(`Error in loadWeights: ${where} is not a ${NATIVE_FORMAT} model (format '${format}')`);
+    }
+    const metadata = (meta ?? {}) as Record<string, unknown>;
+    options.beforeWeights?.(configOf({ modelTopology: topology as tf.io.ModelArtifacts['modelTopology'], userDefinedMetadata: metadata as {} }), specs);
+  };
+  let artifacts: tf.io.ModelArtifacts;
+  if (handler instanceof NodeFileHandler) {
+    // model.json is checked before any shard is read.
+    const json = await handler.readModelJson();
+    header(json.format, json.userDefinedMetadata, tf.io.getWeightSpecs(json.weightsManifest), json.modelTopology);
+    artifacts = await handler.loadFrom(json);
+  } else {
+    artifacts = await handler.load();
+    header(artifacts.format, artifacts.userDefinedMetadata, artifacts.weightSpecs, artifacts.modelTopology);
   }
+  if (artifacts.weightData === undefined) throw new Error(`Error in loadWeights: ${where} holds no weight data`);
   const metadata = (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>;
   if (metadata.layout !== NATIVE_LAYOUT) {
     throw new Error(`Error in loadWeights: ${where} has weight layout '${String(metadata.layout)}', expected '${NATIVE_LAYOUT}'`);
   }
+  // Our file handler has checked each shard's hash; for other handlers it is done here.
+  checkWeightData(artifacts, where, handler instanceof NodeFileHandler);
   return artifacts;
+}
+
+/**
+ * Options of {@link readWeightsArtifacts}.
+ *
+ * @example
+ * ```ts
+ * const artifacts = await readWeightsArtifacts('file://out/model.json', {
+ *   beforeWeights: (info) => {
+ *     if (info.config.numClasses !== 5) throw new Error('not my model'); // no shard read yet
+ *   },
+ * });
+ * ```
+ */
+export interface ReadWeightsOptions {
+  /**
+   * Called with the saved configuration and the weight specs before the weight data is read
+   * (file://) or used (other handlers); throwing stops the load. For checks that must run before
+   * anything large is read or allocated.
+   */
+  beforeWeights?: (info: LoadedWeightsInfo, specs: readonly tf.io.WeightsManifestEntry[]) => void;
 }
 
 /** The configuration and metadata saved with the weights. */
@@ -104,27 +163,114 @@ export function configOf(artifacts: tf.io.ModelArtifacts): LoadedWeightsInfo {
   return { config: topology.config ?? {}, metadata: (artifacts.userDefinedMetadata ?? {}) as Record<string, unknown> };
 }
 
-/** Writes read artifacts into `layer`, all or nothing (see {@link loadWeights}). */
-export function applyWeightsArtifacts(layer: TorchLayer, artifacts: tf.io.ModelArtifacts, where: string): LoadedWeightsInfo {
-  if (artifacts.weightSpecs === undefined || artifacts.weightData === undefined) {
-    throw new Error(`Error in loadWeights: ${where} holds no weights`);
+function weightDataBytes(data: tf.io.WeightData): number {
+  return Array.isArray(data) ? data.reduce((a, b) => a + b.byteLength, 0) : data.byteLength;
+}
+
+/** Artifacts whose recorded hashes were checked already (reading, then applying, hashes once). */
+const hashChecked = new WeakSet<tf.io.ModelArtifacts>();
+
+/**
+ * Checks that the weight data holds exactly the bytes the weight specs need, and matches the sizes
+ * and sha256 recorded at save time, if any: per shard (`userDefinedMetadata.weightsShards`, a
+ * file:// save loaded through another handler, e.g. tf.io.http) or for the whole data
+ * (`userDefinedMetadata.weightsIntegrity`).
+ */
+function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string, hashesDone = false): void {
+  const specs = artifacts.weightSpecs;
+  const data = artifacts.weightData;
+  if (specs === undefined || data === undefined) throw new Error(`Error in loadWeights: ${where} holds no weights`);
+  const need = weightSpecsBytes(specs, where);
+  const have = weightDataBytes(data);
+  if (need !== have) {
+    throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes but its weight specs need ${need} (${have < need ? 'truncated' : 'overlong'})`);
   }
-  const tensors = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-  try {
-    const params = layer.stateDict();
-    const missing = [...params.keys()].filter((k) => !(k in tensors));
-    const unexpected = Object.keys(tensors).filter((k) => !params.has(k));
-    const misShaped = [...params]
-      .filter(([k, p]) => k in tensors && tensors[k].shape.join(',') !== p.variable.shape.join(','))
-      .map(([k, p]) => `${k} expected [${p.variable.shape.join(', ')}] found [${tensors[k].shape.join(', ')}]`);
-    if (missing.length || unexpected.length || misShaped.length) {
-      const parts = [
-        missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` : '',
-        unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(', ')}` : '',
-        misShaped.length ? `mis-shaped ${misShaped.slice(0, 3).join('; ')}` : '',
-      ].filter((s) => s !== '');
-      throw new Error(`Error in loadWeights: ${where} does not match the model (nothing was loaded): ${parts.join('; ')}`);
+  if (hashesDone || hashChecked.has(artifacts)) {
+    hashChecked.add(artifacts);
+    return;
+  }
+  const shards = shardRecordsOf(artifacts.userDefinedMetadata, where);
+  if (shards !== undefined) {
+    const total = shards.reduce((a, s) => a + s.bytes, 0);
+    if (total !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${total} in its shards`);
+    const all = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+    let offset = 0;
+    for (const s of shards) {
+      const sha = sha256Hex(all.subarray(offset, offset + s.bytes));
+      offset += s.bytes;
+      if (sha !== s.sha256) throw new Error(`Error in loadWeights: ${where}: weight shard ${s.path} is corrupt (sha256 ${sha}, expected ${s.sha256})`);
     }
+  }
+  const recorded = ((artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>)[INTEGRITY_METADATA_KEY];
+  if (recorded === undefined) {
+    hashChecked.add(artifacts);
+    return;
+  }
+  const r = recorded as { bytes?: unknown; sha256?: unknown };
+  if (r === null || typeof r !== 'object' || typeof r.bytes !== 'number' || typeof r.sha256 !== 'string') {
+    throw new Error(`Error in loadWeights: ${where}: userDefinedMetadata.${INTEGRITY_METADATA_KEY} is malformed (expected { bytes, sha256 })`);
+  }
+  if (r.bytes !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${r.bytes}`);
+  const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
+  const sha = sha256Hex(bytes);
+  if (sha !== r.sha256) throw new Error(`Error in loadWeights: ${where}: the weight data is corrupt (sha256 ${sha}, the save recorded ${r.sha256})`);
+  hashChecked.add(artifacts);
+}
+
+const list = (items: string[], n: number, sep = ', '): string =>
+  `${items.slice(0, n).join(sep)}${items.length > n ? ` and ${items.length - n} more` : ''}`;
+
+/**
+ * Writes read artifacts into `layer`, all or nothing (see {@link loadWeights}): every spec is
+ * checked first (known name, no duplicate, the variable's shape and dtype, the bytes it needs),
+ * then the weights are decoded and written. On any error the layer's weights are unchanged and no
+ * tensor is left behind.
+ *
+ * @example
+ * ```ts
+ * const artifacts = await readWeightsArtifacts('file://out/model.json');
+ * const model = new MaskRCNN(configOf(artifacts).config);
+ * applyWeightsArtifacts(model, artifacts, 'out/model.json');
+ * ```
+ */
+export function applyWeightsArtifacts(layer: TorchLayer, artifacts: tf.io.ModelArtifacts, where: string): LoadedWeightsInfo {
+  checkWeightData(artifacts, where);
+  const specs = artifacts.weightSpecs as tf.io.WeightsManifestEntry[];
+  const data = artifacts.weightData as tf.io.WeightData;
+  const params = layer.stateDict();
+  const seen = new Set<string>();
+  const duplicate: string[] = [];
+  const unexpected: string[] = [];
+  const misShaped: string[] = [];
+  const misTyped: string[] = [];
+  for (const spec of specs) {
+    weightSpecBytes(spec, where); // well formed
+    if (seen.has(spec.name)) duplicate.push(spec.name);
+    seen.add(spec.name);
+    const p = params.get(spec.name);
+    if (p === undefined) {
+      unexpected.push(spec.name);
+      continue;
+    }
+    if (spec.shape.join(',') !== p.variable.shape.join(',')) {
+      misShaped.push(`${spec.name} expected [${p.variable.shape.join(', ')}] found [${spec.shape.join(', ')}]`);
+    }
+    if (spec.dtype !== p.variable.dtype) misTyped.push(`${spec.name} expected ${p.variable.dtype} found ${spec.dtype}`);
+  }
+  const missing = [...params.keys()].filter((k) => !seen.has(k));
+  if (missing.length || unexpected.length || misShaped.length || misTyped.length || duplicate.length) {
+    const parts = [
+      missing.length ? `missing ${list(missing, 5)}` : '',
+      unexpected.length ? `unexpected ${list(unexpected, 5)}` : '',
+      duplicate.length ? `duplicate ${list(duplicate, 5)}` : '',
+      misShaped.length ? `mis-shaped ${list(misShaped, 3, '; ')}` : '',
+      misTyped.length ? `wrong dtype ${list(misTyped, 3, '; ')}` : '',
+    ].filter((s) => s !== '');
+    throw new Error(`Error in loadWeights: ${where} does not match the model (nothing was loaded): ${parts.join('; ')}`);
+  }
+  // decodeWeights may throw half way; tidy frees what it made then.
+  const tensors = tf.tidy(() => tf.io.decodeWeights(data, specs));
+  try {
     for (const [k, p] of params) p.variable.write(tensors[k]);
   } finally {
     tf.dispose(tensors);
