@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, selectBackend } from '../backend';
-import { readImage } from '../data/image_io';
+import { DEFAULT_MAX_PIXELS, readImage } from '../data/image_io';
 import { loadStateDict, LoadReport } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { applyWeightsArtifacts, configOf, readWeightsArtifacts, saveWeights } from '../io/native_weights';
@@ -40,6 +40,12 @@ export interface PredictOptions {
   maxDetections?: number;
   /** Also return each detection's full-size mask probabilities; default false. */
   returnProbabilities?: boolean;
+  /**
+   * Largest file or encoded image accepted, in pixels (width x height, read from the header
+   * before decoding); default {@link DEFAULT_MAX_PIXELS} (50 megapixels). Tensors and pixel
+   * buffers are already decoded and are not limited.
+   */
+  maxPixels?: number;
 }
 
 /** One detected object. */
@@ -83,7 +89,7 @@ export interface LoadOptions {
   checkpointKey?: string;
 }
 
-const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'returnProbabilities'];
+const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'returnProbabilities', 'maxPixels'];
 
 /**
  * A loaded Mask R-CNN.
@@ -117,7 +123,7 @@ export class MaskRCNNModel {
     const owned: tf.Tensor3D[] = [];
     try {
       for (let i = 0; i < inputs.length; i++) {
-        const t = await toTensor(inputs[i], i);
+        const t = await toTensor(inputs[i], i, o.maxPixels);
         tensors.push(t);
         if (t !== inputs[i]) owned.push(t);
       }
@@ -187,6 +193,7 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
     maskThreshold: 0.5,
     maxDetections: defaults.detectionsPerImg,
     returnProbabilities: false,
+    maxPixels: DEFAULT_MAX_PIXELS,
     ...given,
   };
   for (const k of ['scoreThreshold', 'maskThreshold'] as const) {
@@ -195,13 +202,16 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
   if (!Number.isInteger(o.maxDetections) || o.maxDetections < 0) {
     throw new Error(`Error in predict: maxDetections must be a non-negative integer, got ${o.maxDetections}`);
   }
+  if (!Number.isInteger(o.maxPixels) || o.maxPixels < 1) {
+    throw new Error(`Error in predict: maxPixels must be a positive integer, got ${o.maxPixels}`);
+  }
   return o;
 }
 
-async function toTensor(input: ImageInput, i: number): Promise<tf.Tensor3D> {
+async function toTensor(input: ImageInput, i: number, maxPixels: number): Promise<tf.Tensor3D> {
   if (input instanceof tf.Tensor) return input;
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const img = await readImage(input, { name: `input ${i}` }).catch((e: Error) => {
+    const img = await readImage(input, { name: `input ${i}`, maxPixels }).catch((e: Error) => {
       throw new Error(`Error in predict: input ${i}: ${e.message}`);
     });
     return tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');

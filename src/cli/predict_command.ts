@@ -20,6 +20,8 @@ export interface PredictCommandOptions {
   scoreThreshold?: number;
   maskThreshold?: number;
   maxDetections?: number;
+  /** Largest image accepted, in pixels; default 50 megapixels (see `DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
   backend?: string;
 }
 
@@ -46,6 +48,7 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
         scoreThreshold: o.scoreThreshold,
         maskThreshold: o.maskThreshold,
         maxDetections: o.maxDetections,
+        maxPixels: o.maxPixels,
       });
       predictions.push(p);
       log(`${file}: ${p.width}x${p.height}, ${p.detections.length} detections in ${((Date.now() - start) / 1000).toFixed(2)} s`);
@@ -88,6 +91,7 @@ export function registerPredictCommand(program: Command): void {
     .option('--score-threshold <p>', 'minimum score (default 0.05)', numberIn(0, 1))
     .option('--mask-threshold <p>', 'mask probability threshold (default 0.5)', numberIn(0, 1))
     .option('--max-detections <n>', 'detections per image (default 100)', numberIn(0, 10000, true))
+    .option('--max-pixels <n>', 'largest image accepted, width x height (default 50000000; raise only for trusted images)', numberIn(1, Number.MAX_SAFE_INTEGER, true))
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu (default: MASKRCNN_BACKEND or auto)')
     .action(async (images: string[], opts: Omit<PredictCommandOptions, 'images'>) => {
       await runPredict({ ...opts, images });

@@ -123,7 +123,7 @@ describe('MaskRCNNModel.predict', () => {
       await expect(model.predict(input as string)).rejects.toThrow(message);
     }
     await expect(model.predict(path.join(dir, 'pic.png'), { threshold: 0.5 } as object)).rejects.toThrow(
-      "unknown option 'threshold'; valid options are scoreThreshold, maskThreshold, maxDetections, returnProbabilities",
+      "unknown option 'threshold'; valid options are scoreThreshold, maskThreshold, maxDetections, returnProbabilities, maxPixels",
     );
     await expect(model.predict(path.join(dir, 'pic.png'), { maskThreshold: 2 })).rejects.toThrow('maskThreshold must be a number in [0, 1], got 2');
     tf.dispose(cases.map((c) => c[0]).filter((x): x is tf.Tensor => x instanceof tf.Tensor));

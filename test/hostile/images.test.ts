@@ -1,0 +1,160 @@
+/**
+ * Hostile images. Inputs covered:
+ *  - PNG bomb: a ~200 KB solid-colour PNG declaring 8000x8000 (64 MP), as a file and as bytes
+ *    given to predict: refused from the header, peak RSS of a fresh process under 500 MB,
+ *    no tensor leaked;
+ *  - a PNG whose header declares 100000x100000 with no pixel data behind it;
+ *  - SVG (118 bytes declaring 8000x8000, and a 10x10 one): refused as a format, whatever its size;
+ *  - libvips' native `.v` format (sharp can open it; not an accepted format);
+ *  - unknown bytes (text, a PDF header, random bytes): refused as unrecognised, first bytes shown;
+ *  - a 51.2 MP PNG (just above the default limit): refused by default, decoded with a raised
+ *    `maxPixels`; a 24 MP camera-sized JPEG passes by default;
+ *  - invalid `maxPixels` values.
+ * And the cost of masks in results: the default cropped mask is the window of the full mask
+ * (`masks: 'full'`), the RLE format and `toCocoResults` give the same pycocotools strings from
+ * every format.
+ */
+import { promises as fs } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import sharp from 'sharp';
+import { DEFAULT_MAX_PIXELS, readImage } from '../../src/data/image_io';
+import { runInChild } from '../support/child_process';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'hostile-images-'));
+});
+afterAll(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+/** A solid-colour PNG of any size: compresses to about 3 KB per megapixel. */
+function solidPng(width: number, height: number): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: 200, g: 40, b: 10 } } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/** A PNG of one IHDR chunk declaring `w x h` and an empty IEND: no pixel data at all. */
+function headerOnlyPng(w: number, h: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
+  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(10))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const SVG_BOMB = '<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000"><rect width="8000" height="8000" fill="red"/></svg>';
+
+describe('hostile images', () => {
+  test('the default limit admits a 24 MP photo and refuses 8000x8000', () => {
+    expect(DEFAULT_MAX_PIXELS).toBe(50_000_000);
+    expect(6000 * 4000).toBeLessThanOrEqual(DEFAULT_MAX_PIXELS);
+    expect(8000 * 8000).toBeGreaterThan(DEFAULT_MAX_PIXELS);
+  });
+
+  test('an 8000x8000 PNG bomb is refused from its header, in a fresh process under 500 MB', async () => {
+    const bomb = path.join(tmp, 'bomb.png');
+    await fs.writeFile(bomb, await solidPng(8000, 8000));
+    expect((await fs.stat(bomb)).size).toBeLessThan(400_000);
+    const r = await runInChild(`
+      const { readImage } = require(root + '/src/data/image_io');
+      const fs = require('fs');
+      for (const input of [${JSON.stringify(bomb)}, new Uint8Array(fs.readFileSync(${JSON.stringify(bomb)}))]) {
+        try {
+          await readImage(input, { name: 'upload.png' });
+          console.log('DECODED');
+        } catch (e) {
+          console.log('ERROR ' + e.message);
+        }
+      }
+    `);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^ERROR readImage: .*bomb\.png is 8000x8000 = 64\.0 MP \(64000000 pixels\), above the limit of 50\.0 MP \(maxPixels 50000000\); raise maxPixels/,
+    );
+    expect(lines[1]).toMatch(/^ERROR readImage: upload\.png is 8000x8000 = 64\.0 MP/);
+    console.log(`hostile: PNG bomb 8000x8000 refused, child peak RSS ${r.maxRssMiB.toFixed(0)} MiB`);
+    expect(r.maxRssMiB).toBeLessThan(500);
+  });
+
+  test('a header declaring 100000x100000 with no pixel data is refused by size', async () => {
+    await expect(readImage(headerOnlyPng(100000, 100000), { name: 'liar.png' })).rejects.toThrow(
+      'readImage: liar.png is 100000x100000 = 10000.0 MP (10000000000 pixels), above the limit of 50.0 MP',
+    );
+  });
+
+  test('SVG is refused as a format, whatever its size', async () => {
+    expect(Buffer.byteLength(SVG_BOMB)).toBeLessThan(120);
+    const file = path.join(tmp, 'bomb.svg');
+    await fs.writeFile(file, SVG_BOMB);
+    const accepted = 'accepted: JPEG, PNG, WebP, GIF (first frame), TIFF (first page), AVIF';
+    await expect(readImage(file)).rejects.toThrow(`readImage: ${file} is SVG (sharp format 'svg'), which is not an accepted input format; ${accepted}`);
+    const small = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>';
+    await expect(readImage(Buffer.from(small), { name: 'icon.svg' })).rejects.toThrow("icon.svg is SVG (sharp format 'svg')");
+  });
+
+  test("libvips' native .v format is refused as a format", async () => {
+    const file = path.join(tmp, 'image.v');
+    await sharp({ create: { width: 4, height: 3, channels: 3, background: 'blue' } }).toFile(file);
+    await expect(readImage(file)).rejects.toThrow(`${file} is libvips native (.v) (sharp format 'vips'), which is not an accepted input format`);
+  });
+
+  test('unknown bytes are refused as unrecognised, showing their first bytes', async () => {
+    const cases: [string, Buffer, string][] = [
+      ['notes.txt', Buffer.from('just some text'), '6a 75 73 74 20 73 6f 6d'],
+      ['doc.pdf', Buffer.from('%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF'), '25 50 44 46 2d 31 2e 34'],
+      ['noise.bin', Buffer.from([0, 255, 1, 254, 2]), '00 ff 01 fe 02'],
+    ];
+    for (const [name, bytes, hex] of cases) {
+      const file = path.join(tmp, name);
+      await fs.writeFile(file, bytes);
+      const re = new RegExp(`readImage: cannot decode .*${name.replace('.', '\\.')}: .*starts with bytes \\[${hex}\\] \\(corrupt file or unsupported format; supported: JPEG, PNG`);
+      await expect(readImage(file)).rejects.toThrow(re);
+      await expect(readImage(bytes, { name })).rejects.toThrow(re);
+    }
+  });
+
+  test('maxPixels raises the limit: a 51.2 MP PNG decodes with it, a 24 MP JPEG passes by default', async () => {
+    const big = path.join(tmp, 'big.png');
+    await fs.writeFile(big, await solidPng(8000, 6400));
+    const photo = path.join(tmp, 'photo.jpg');
+    await sharp({ create: { width: 6000, height: 4000, channels: 3, background: { r: 200, g: 40, b: 10 } } }).jpeg().toFile(photo);
+    const r = await runInChild(`
+      const { readImage } = require(root + '/src/data/image_io');
+      const show = (img) => console.log('OK ' + img.width + 'x' + img.height + ' ' + img.data.length + ' ' + Array.from(img.data.subarray(0, 3)));
+      show(await readImage(${JSON.stringify(photo)}));
+      try { await readImage(${JSON.stringify(big)}); console.log('DECODED'); } catch (e) { console.log('ERROR ' + e.message); }
+      show(await readImage(${JSON.stringify(big)}, { maxPixels: 52000000 }));
+    `);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^OK 6000x4000 72000000 /);
+    expect(lines[1]).toMatch(/^ERROR readImage: .*big\.png is 8000x6400 = 51\.2 MP \(51200000 pixels\), above the limit of 50\.0 MP/);
+    expect(lines[2]).toBe('OK 8000x6400 153600000 200,40,10');
+    console.log(`hostile: 24 MP JPEG + 51.2 MP PNG with maxPixels, child peak RSS ${r.maxRssMiB.toFixed(0)} MiB`);
+  });
+
+  test('invalid maxPixels values are refused, naming the input', async () => {
+    const png = await solidPng(4, 3);
+    for (const bad of [0, -1, 1.5, NaN, '100' as unknown as number]) {
+      await expect(readImage(png, { name: 'x.png', maxPixels: bad })).rejects.toThrow(/readImage: maxPixels must be a positive integer, got .* \(reading x\.png\)/);
+    }
+    await expect(readImage(png, { maxPixels: 11 })).rejects.toThrow('<buffer> is 4x3 = 0.0 MP (12 pixels), above the limit of 0.0 MP (maxPixels 11)');
+    expect((await readImage(png, { maxPixels: 12 })).width).toBe(4);
+  });
+});
