@@ -3,9 +3,7 @@
  */
 import * as fs from 'fs';
 import { Command } from 'commander';
-import { load, Prediction } from '../api/model';
-import { fromMaskRowMajor } from '../data/mask/encode';
-import { toCompressedJson } from '../data/mask/rle_string';
+import { CroppedMask, load, maskToCocoRle, Prediction } from '../api/model';
 import { describeBackend } from '../backend';
 import { numberIn } from './model_options';
 
@@ -33,7 +31,7 @@ export interface PredictCommandOptions {
  * await runPredict({ weights: 'maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth', images: ['a.jpg'], out: 'a.json' });
  * ```
  */
-export async function runPredict(o: PredictCommandOptions, log: (line: string) => void = console.log): Promise<Prediction[]> {
+export async function runPredict(o: PredictCommandOptions, log: (line: string) => void = console.log): Promise<Prediction<CroppedMask>[]> {
   if (o.images.length === 0) throw new Error('Error in predict: no image files given');
   if (o.out !== undefined && fs.existsSync(o.out) && !o.force) {
     throw new Error(`Error in predict: ${o.out} exists; pass --force to replace it`);
@@ -41,7 +39,7 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
   const model = await load(o.weights, { backend: o.backend });
   try {
     if (model.backend) log(describeBackend(model.backend));
-    const predictions: Prediction[] = [];
+    const predictions: Prediction<CroppedMask>[] = [];
     for (const file of o.images) {
       const start = Date.now();
       const [p] = await model.predict(file, {
@@ -66,7 +64,7 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
           score: d.score,
           label: d.label,
           labelName: d.labelName,
-          segmentation: toCompressedJson(fromMaskRowMajor(d.mask, p.height, p.width)),
+          segmentation: maskToCocoRle(d.mask),
         })),
       }));
       fs.writeFileSync(`${o.out}.tmp`, JSON.stringify(json));

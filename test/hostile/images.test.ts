@@ -19,7 +19,15 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { CroppedMask, DetectionMask, MaskRCNNModel, maskToCocoRle, maskToFull, maskToRle } from '../../src/api/model';
+import { toCocoResults } from '../../src/api/coco_results';
 import { DEFAULT_MAX_PIXELS, readImage } from '../../src/data/image_io';
+import { fromMaskRowMajor } from '../../src/data/mask/encode';
+import { toCompressedJson } from '../../src/data/mask/rle_string';
+import { COCO_CATEGORY_NAMES } from '../../src/model/coco_names';
+import { MaskRCNN } from '../../src/model/mask_rcnn';
+import { useBackend } from '../support/backends';
 import { runInChild } from '../support/child_process';
 
 let tmp: string;
@@ -156,5 +164,133 @@ describe('hostile images', () => {
     }
     await expect(readImage(png, { maxPixels: 11 })).rejects.toThrow('<buffer> is 4x3 = 0.0 MP (12 pixels), above the limit of 0.0 MP (maxPixels 11)');
     expect((await readImage(png, { maxPixels: 12 })).width).toBe(4);
+  });
+});
+
+/** A deterministic pseudo-random 0/1 pattern. */
+function bits(n: number, seed: number): Uint8Array {
+  let x = seed;
+  return Uint8Array.from({ length: n }, () => ((x = (x * 1103515245 + 12345) >>> 0) >>> 16) & 1);
+}
+
+describe('mask formats', () => {
+  test('maskToRle / maskToFull of a cropped mask equal pycocotools on the pasted full mask (edges, empty windows)', () => {
+    const [H, W] = [7, 9];
+    const windows: [number, number, number, number][] = [
+      [0, 0, 9, 7], // the whole image
+      [2, 1, 3, 4], // inside
+      [6, 4, 3, 3], // touching the right and bottom edges
+      [0, 3, 1, 4], // one column at the left edge
+      [9, 7, 0, 0], // empty (box outside the image)
+      [4, 0, 0, 5], // empty width
+    ];
+    windows.forEach(([x, y, width, height], k) => {
+      const crop: CroppedMask = { format: 'cropped', x, y, width, height, data: bits(width * height, k + 1), imageWidth: W, imageHeight: H };
+      const full = new Uint8Array(H * W);
+      for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) full[(y + r) * W + x + c] = crop.data[r * width + c];
+      expect(Array.from(maskToFull(crop))).toEqual(Array.from(full));
+      const ref = fromMaskRowMajor(full, H, W);
+      expect(maskToRle(crop)).toEqual(ref);
+      expect(maskToCocoRle(crop)).toEqual(toCompressedJson(ref));
+      const rle = { format: 'rle' as const, ...toCompressedJson(ref) };
+      expect(Array.from(maskToFull(rle))).toEqual(Array.from(full));
+      expect(maskToRle({ format: 'full', width: W, height: H, data: full })).toEqual(ref);
+    });
+    const bad = { format: 'cropped', x: 5, y: 0, width: 5, height: 1, data: new Uint8Array(5), imageWidth: 9, imageHeight: 7 } as const;
+    expect(() => maskToRle(bad)).toThrow('Error in maskToRle: cropped mask window (5, 0, 5x1) is outside the 9x7 image');
+    expect(() => maskToFull({ ...bad, x: 0, data: new Uint8Array(3) })).toThrow('cropped mask data must be a Uint8Array of 5 bytes, got 3');
+    expect(() => maskToFull(new Uint8Array(4) as unknown as DetectionMask)).toThrow("not a detection mask (format undefined; expected 'cropped', 'full' or 'rle')");
+  });
+
+  describe('on predict (small random model)', () => {
+    // As test/api/predict.test.ts: random scores hover around 1/91, so everything is kept.
+    const FEW = { scoreThreshold: 0, maxDetections: 5 };
+    let model: MaskRCNNModel;
+    let image: tf.Tensor3D;
+
+    beforeAll(async () => {
+      await useBackend('wasm');
+      tf.randomNormal([1]).dispose();
+      const small = {
+        transform: { minSize: 96, maxSize: 160 },
+        rpn: { preNmsTopN: { training: 200, testing: 100 }, postNmsTopN: { training: 200, testing: 100 } },
+      };
+      model = new MaskRCNNModel(new MaskRCNN(small), COCO_CATEGORY_NAMES, undefined);
+      const rgb = Int32Array.from({ length: 60 * 80 * 3 }, (_, i) => (i * 37 + (i >> 7)) % 251);
+      image = tf.tensor3d(rgb, [60, 80, 3], 'int32');
+    });
+    afterAll(() => {
+      image.dispose();
+      model.dispose();
+    });
+
+    test('the cropped mask (default) is the window of the full mask; RLE and toCocoResults agree across formats', async () => {
+      const [cropped] = await model.predict(image, FEW);
+      const [full] = await model.predict(image, { ...FEW, masks: 'full' });
+      const [rle] = await model.predict(image, { ...FEW, masks: 'rle' });
+      expect(cropped.detections.length).toBeGreaterThan(0);
+      expect(full.detections.map((d) => d.score)).toEqual(cropped.detections.map((d) => d.score));
+      let croppedBytes = 0;
+      cropped.detections.forEach((d, i) => {
+        const c = d.mask;
+        const f = full.detections[i].mask;
+        expect(c.format).toBe('cropped');
+        expect([f.format, f.height, f.width, f.data.length]).toEqual(['full', 60, 80, 60 * 80]);
+        expect([c.imageHeight, c.imageWidth]).toEqual([60, 80]);
+        croppedBytes += c.data.length;
+        // The window of the full mask, and nothing set outside it.
+        let outside = 0;
+        for (let y = 0; y < 60; y++) {
+          for (let x = 0; x < 80; x++) {
+            const inWindow = x >= c.x && x < c.x + c.width && y >= c.y && y < c.y + c.height;
+            if (inWindow) expect(c.data[(y - c.y) * c.width + (x - c.x)]).toBe(f.data[y * 80 + x]);
+            else outside += f.data[y * 80 + x];
+          }
+        }
+        expect(outside).toBe(0);
+        // The window covers the detection's box (rounded outwards by torchvision's expansion).
+        expect(c.x).toBeLessThanOrEqual(Math.max(0, Math.floor(d.box[0])));
+        expect(c.x + c.width).toBeGreaterThanOrEqual(Math.min(80, Math.floor(d.box[2])));
+        const ref = toCompressedJson(fromMaskRowMajor(f.data, 60, 80));
+        const r = rle.detections[i].mask;
+        expect({ size: r.size, counts: r.counts }).toEqual(ref);
+        expect(maskToCocoRle(c)).toEqual(ref);
+      });
+      const ids = [7];
+      const fromCropped = toCocoResults([cropped], ids);
+      expect(toCocoResults([full], ids)).toEqual(fromCropped);
+      expect(toCocoResults([rle], ids)).toEqual(fromCropped);
+      expect(fromCropped.map((x) => x.segmentation)).toEqual(full.detections.map((d) => toCompressedJson(fromMaskRowMajor(d.mask.data, 60, 80))));
+      console.log(
+        `hostile: ${cropped.detections.length} detections on 60x80: cropped masks ${croppedBytes} bytes, full ${cropped.detections.length * 60 * 80} bytes`,
+      );
+    });
+
+    test('bombs, SVG and unknown bytes given to predict are refused naming the input; no tensor leaks', async () => {
+      const bomb = path.join(tmp, 'predict-bomb.png');
+      await fs.writeFile(bomb, await solidPng(8000, 8000));
+      const bombBytes = new Uint8Array(await fs.readFile(bomb));
+      await model.predict(image, FEW); // warm-up
+      const before = tf.memory().numTensors;
+      const cases: [unknown, string | RegExp][] = [
+        [bomb, `Error in predict: input 0: readImage: ${bomb} is 8000x8000 = 64.0 MP (64000000 pixels), above the limit of 50.0 MP`],
+        [[image, bombBytes], 'Error in predict: input 1: readImage: input 1 is 8000x8000 = 64.0 MP'],
+        [Buffer.from(SVG_BOMB), "Error in predict: input 0: readImage: input 0 is SVG (sharp format 'svg'), which is not an accepted input format"],
+        [Uint8Array.of(1, 2, 3, 4), /Error in predict: input 0: readImage: cannot decode input 0: .*starts with bytes \[01 02 03 04\]/],
+      ];
+      for (const [input, message] of cases) {
+        await expect(model.predict(input as string, FEW)).rejects.toThrow(message);
+        expect(tf.memory().numTensors).toBe(before);
+      }
+      await expect(model.predict(bombBytes, { ...FEW, maxPixels: 0 })).rejects.toThrow('Error in predict: maxPixels must be a positive integer, got 0');
+      await expect(model.predict(image, { ...FEW, masks: 'bitmap' as 'full' })).rejects.toThrow(
+        `Error in predict: masks must be one of 'cropped', 'full', 'rle', got "bitmap"`,
+      );
+      // A raised limit lets a 60x80 PNG through a limit of exactly its size, not one pixel less.
+      const png = new Uint8Array(await sharp({ create: { width: 80, height: 60, channels: 3, background: 'red' } }).png().toBuffer());
+      await expect(model.predict(png, { ...FEW, maxPixels: 4799 })).rejects.toThrow('input 0 is 80x60 = 0.0 MP (4800 pixels), above the limit');
+      expect((await model.predict(png, { ...FEW, maxPixels: 4800 }))[0].width).toBe(80);
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 });
