@@ -9,7 +9,8 @@
  *  - unknown bytes (text, a PDF header, random bytes): refused as unrecognised, first bytes shown;
  *  - a 51.2 MP PNG (just above the default limit): refused by default, decoded with a raised
  *    `maxPixels`; a 24 MP camera-sized JPEG passes by default;
- *  - invalid `maxPixels` values.
+ *  - an animated GIF: only its first frame is decoded, and the limit applies to one frame;
+ *  - invalid `maxPixels` values, also on the command line (`maskrcnn predict --max-pixels`).
  * And the cost of masks in results: the default cropped mask is the window of the full mask
  * (`masks: 'full'`), the RLE format and `toCocoResults` give the same pycocotools strings from
  * every format.
@@ -22,6 +23,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { CroppedMask, DetectionMask, MaskRCNNModel, maskToCocoRle, maskToFull, maskToRle } from '../../src/api/model';
 import { toCocoResults } from '../../src/api/coco_results';
+import { createProgram } from '../../src/cli/main';
 import { DEFAULT_MAX_PIXELS, readImage } from '../../src/data/image_io';
 import { fromMaskRowMajor } from '../../src/data/mask/encode';
 import { toCompressedJson } from '../../src/data/mask/rle_string';
@@ -155,6 +157,35 @@ describe('hostile images', () => {
     expect(lines[1]).toMatch(/^ERROR readImage: .*big\.png is 8000x6400 = 51\.2 MP \(51200000 pixels\), above the limit of 50\.0 MP/);
     expect(lines[2]).toBe('OK 8000x6400 153600000 200,40,10');
     console.log(`hostile: 24 MP JPEG + 51.2 MP PNG with maxPixels, child peak RSS ${r.maxRssMiB.toFixed(0)} MiB`);
+  });
+
+  test('an animated GIF gives its first frame; the limit is on one frame', async () => {
+    const [w, h] = [4, 3];
+    const raw = Buffer.alloc(w * h * 2 * 3);
+    raw.fill(200, 0, w * h * 3);
+    raw.fill(20, w * h * 3);
+    const gif = await sharp(raw, { raw: { width: w, height: 2 * h, channels: 3, pageHeight: h } }).gif().toBuffer();
+    expect((await sharp(gif).metadata()).pages).toBe(2);
+    const img = await readImage(gif, { maxPixels: 12 });
+    expect([img.width, img.height]).toEqual([4, 3]);
+    expect(new Set(img.data)).toEqual(new Set([200]));
+  });
+
+  test('maskrcnn predict --max-pixels: parsed as a positive integer', async () => {
+    const program = createProgram().exitOverride();
+    const predict = program.commands.find((c) => c.name() === 'predict')!;
+    predict.exitOverride().configureOutput({ writeErr: () => undefined });
+    let seen: unknown;
+    predict.action((_images: string[], opts: { maxPixels?: number }) => {
+      seen = opts.maxPixels;
+    });
+    await program.parseAsync(['node', 'maskrcnn', 'predict', '--weights', 'w.pth', '--max-pixels', '64000000', 'big.png']);
+    expect(seen).toBe(64_000_000);
+    for (const bad of ['0', '1.5', 'lots']) {
+      await expect(program.parseAsync(['node', 'maskrcnn', 'predict', '--weights', 'w.pth', '--max-pixels', bad, 'big.png'])).rejects.toThrow(
+        `option '--max-pixels <n>' argument '${bad}' is invalid. expected an integer in [1, ${Number.MAX_SAFE_INTEGER}], got '${bad}'`,
+      );
+    }
   });
 
   test('invalid maxPixels values are refused, naming the input', async () => {
