@@ -1,11 +1,11 @@
 /**
  * Predictions as COCO results (the format pycocotools' loadRes and our COCOeval read):
  * `{ image_id, category_id, bbox: [x, y, w, h], score, segmentation: { size, counts } }`, with the
- * mask as a compressed RLE string identical to pycocotools' `mask.encode`.
+ * mask as a compressed RLE string identical to pycocotools' `mask.encode` of the full-size mask,
+ * whatever format predict returned it in (cropped, full or RLE).
  */
-import { fromMaskRowMajor } from '../data/mask/encode';
-import { toCompressedJson } from '../data/mask/rle_string';
 import type { CocoResult } from '../eval/coco_types';
+import { maskToCocoRle } from './detection_masks';
 import type { Prediction } from './model';
 
 export type { CocoResult };
@@ -43,7 +43,7 @@ export function toCocoResults(predictions: readonly Prediction[], imageIds: read
       }
       const [x1, y1, x2, y2] = d.box;
       const r: CocoResult = { image_id: imageIds[i], category_id: categoryId, bbox: [x1, y1, x2 - x1, y2 - y1], score: d.score };
-      if (options.masks ?? true) r.segmentation = toCompressedJson(fromMaskRowMajor(d.mask, p.height, p.width));
+      if (options.masks ?? true) r.segmentation = maskToCocoRle(d.mask);
       out.push(r);
     }
   });

@@ -5,12 +5,13 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, selectBackend } from '../backend';
-import { readImage } from '../data/image_io';
+import { DEFAULT_MAX_PIXELS, readImage } from '../data/image_io';
 import { loadStateDict, LoadReport } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
 import { withoutInitialization } from '../nn/torch_layer';
-import { maskCropToImage, MaskCrop } from '../postprocess/paste_masks';
+import { MaskCrop } from '../postprocess/paste_masks';
+import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle } from './detection_masks';
 import { COCO_CATEGORY_NAMES } from '../model/coco_names';
 import { disposeMaskRCNNDetections, MaskRCNN, MaskRCNNConfig } from '../model/mask_rcnn';
 
@@ -30,20 +31,41 @@ export interface PixelBuffer {
  */
 export type ImageInput = tf.Tensor3D | string | Uint8Array | PixelBuffer;
 
-/** Options of {@link MaskRCNNModel.predict}. */
-export interface PredictOptions {
+export type { CroppedMask, DetectionMask, FullMask, MaskFormat, MaskOfFormat, RleMask } from './detection_masks';
+export { maskToCocoRle, maskToFull, maskToRle } from './detection_masks';
+
+/** Options of {@link MaskRCNNModel.predict}; `F` is the format of the masks returned. */
+export interface PredictOptions<F extends MaskFormat = MaskFormat> {
   /** Minimum class score of a detection (torchvision's box_score_thresh); default the model's (0.05). */
   scoreThreshold?: number;
   /** Probability above which a mask pixel is set; default 0.5. */
   maskThreshold?: number;
   /** Detections kept per image (torchvision's box_detections_per_img); default the model's (100). */
   maxDetections?: number;
-  /** Also return each detection's full-size mask probabilities; default false. */
+  /**
+   * Format of each detection's mask: `'cropped'` (default; the window of the image the mask
+   * covers, about 1.15 bytes per pixel of the box), `'full'` (`height * width` bytes per
+   * detection) or `'rle'` (COCO's compressed RLE string). See {@link DetectionMask}.
+   */
+  masks?: F;
+  /**
+   * Also return each detection's mask probabilities, covering the same pixels as the mask:
+   * the window for `'cropped'`, the whole image for `'full'` and `'rle'`; default false.
+   */
   returnProbabilities?: boolean;
+  /**
+   * Largest file or encoded image accepted, in pixels (width x height, read from the header
+   * before decoding); default {@link DEFAULT_MAX_PIXELS} (50 megapixels). Tensors and pixel
+   * buffers are already decoded and are not limited.
+   */
+  maxPixels?: number;
 }
 
-/** One detected object. */
-export interface Detection {
+/**
+ * One detected object; `M` is its mask's type ({@link CroppedMask} unless predict was asked for
+ * another format).
+ */
+export interface Detection<M extends DetectionMask = DetectionMask> {
   /** `[x1, y1, x2, y2]` in original-image pixels. */
   readonly box: [number, number, number, number];
   readonly score: number;
@@ -51,19 +73,22 @@ export interface Detection {
   readonly label: number;
   /** The class name (COCO's by default). */
   readonly labelName: string;
-  /** Binary mask, `height * width` bytes row-major, 1 inside the object. */
-  readonly mask: Uint8Array;
-  /** Mask probabilities, `height * width` row-major; only with `returnProbabilities`. */
+  /** Binary mask, in the format asked for (default cropped to the window it covers). */
+  readonly mask: M;
+  /**
+   * Mask probabilities, row-major, over the mask's window (`'cropped'`) or the whole image;
+   * only with `returnProbabilities`.
+   */
   readonly maskProbabilities?: Float32Array;
 }
 
-/** Everything found in one image. */
-export interface Prediction {
+/** Everything found in one image; `M` is the type of its masks. */
+export interface Prediction<M extends DetectionMask = DetectionMask> {
   /** Original image size. */
   readonly height: number;
   readonly width: number;
   /** By decreasing score. */
-  readonly detections: Detection[];
+  readonly detections: Detection<M>[];
 }
 
 /** Options of {@link fromTorchvision} and {@link load}. */
@@ -83,7 +108,8 @@ export interface LoadOptions {
   checkpointKey?: string;
 }
 
-const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'returnProbabilities'];
+const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'masks', 'returnProbabilities', 'maxPixels'];
+const MASK_FORMATS: readonly string[] = ['cropped', 'full', 'rle'];
 
 /**
  * A loaded Mask R-CNN.
@@ -92,7 +118,8 @@ const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections'
  * ```ts
  * const model = await fromTorchvision('maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
  * const [result] = await model.predict('street.jpg', { scoreThreshold: 0.5 });
- * for (const d of result.detections) console.log(d.labelName, d.score, d.box);
+ * for (const d of result.detections) console.log(d.labelName, d.score, d.box, d.mask.width, d.mask.height);
+ * const [full] = await model.predict('street.jpg', { masks: 'full' }); // masks of height * width bytes
  * model.dispose();
  * ```
  */
@@ -127,8 +154,14 @@ export class MaskRCNNModel {
     if (this.disposed) throw new Error(`Error in ${method}: this MaskRCNNModel was disposed`);
   }
 
-  /** Detects and segments objects; one {@link Prediction} per input image. */
-  async predict(images: ImageInput | readonly ImageInput[], options: PredictOptions = {}): Promise<Prediction[]> {
+  /**
+   * Detects and segments objects; one {@link Prediction} per input image, its masks in the
+   * format `options.masks` names (default cropped).
+   */
+  async predict<F extends MaskFormat = 'cropped'>(
+    images: ImageInput | readonly ImageInput[],
+    options: PredictOptions<F> = {},
+  ): Promise<Prediction<MaskOfFormat<F>>[]> {
     this.checkNotDisposed('predict');
     const o = checkPredictOptions(options, this.network);
     const inputs = isSingleInput(images) ? [images] : [...images];
@@ -137,13 +170,14 @@ export class MaskRCNNModel {
     const owned: tf.Tensor3D[] = [];
     try {
       for (let i = 0; i < inputs.length; i++) {
-        const t = await toTensor(inputs[i], i);
+        const t = await toTensor(inputs[i], i, o.maxPixels);
         tensors.push(t);
         if (t !== inputs[i]) owned.push(t);
       }
       const results = await this.network.forward(tensors, { scoreThresh: o.scoreThreshold, detectionsPerImg: o.maxDetections });
       try {
-        return await Promise.all(results.map(async (r) => this.toPrediction(r.boxes, r.scores, r.labels, r.masks, r.imageSize, o)));
+        const predictions = await Promise.all(results.map(async (r) => this.toPrediction(r.boxes, r.scores, r.labels, r.masks, r.imageSize, o)));
+        return predictions as Prediction<MaskOfFormat<F>>[];
       } finally {
         disposeMaskRCNNDetections(results);
       }
@@ -163,13 +197,15 @@ export class MaskRCNNModel {
     const [b, s, l] = await Promise.all([boxes.data(), scores.data(), labels.data()]);
     const detections: Detection[] = crops.map((crop, i) => {
       const label = l[i];
+      const mask = detectionMask(crop, height, width, o.maskThreshold, o.masks);
+      const probs = !o.returnProbabilities ? undefined : o.masks === 'cropped' ? crop.probs : cropToProbabilities(crop, height, width);
       return {
         box: [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]],
         score: s[i],
         label,
         labelName: this.classNames[label] ?? `class_${label}`,
-        mask: maskCropToImage(crop, [height, width], o.maskThreshold),
-        ...(o.returnProbabilities ? { maskProbabilities: cropToProbabilities(crop, height, width) } : {}),
+        mask,
+        ...(probs ? { maskProbabilities: probs } : {}),
       };
     });
     return { height, width, detections };
@@ -209,7 +245,9 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
     scoreThreshold: defaults.scoreThresh,
     maskThreshold: 0.5,
     maxDetections: defaults.detectionsPerImg,
+    masks: 'cropped' as MaskFormat,
     returnProbabilities: false,
+    maxPixels: DEFAULT_MAX_PIXELS,
     ...given,
   };
   for (const k of ['scoreThreshold', 'maskThreshold'] as const) {
@@ -218,16 +256,22 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
   if (!Number.isInteger(o.maxDetections) || o.maxDetections < 0) {
     throw new Error(`Error in predict: maxDetections must be a non-negative integer, got ${o.maxDetections}`);
   }
+  if (!MASK_FORMATS.includes(o.masks)) {
+    throw new Error(`Error in predict: masks must be one of ${MASK_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${JSON.stringify(o.masks)}`);
+  }
+  if (!Number.isInteger(o.maxPixels) || o.maxPixels < 1) {
+    throw new Error(`Error in predict: maxPixels must be a positive integer, got ${o.maxPixels}`);
+  }
   return o;
 }
 
-async function toTensor(input: ImageInput, i: number): Promise<tf.Tensor3D> {
+async function toTensor(input: ImageInput, i: number, maxPixels: number): Promise<tf.Tensor3D> {
   if (input instanceof tf.Tensor) {
     if (input.isDisposed) throw new Error(`Error in predict: input ${i} is a disposed tensor`);
     return input;
   }
   if (typeof input === 'string' || input instanceof Uint8Array) {
-    const img = await readImage(input, { name: `input ${i}` }).catch((e: Error) => {
+    const img = await readImage(input, { name: `input ${i}`, maxPixels }).catch((e: Error) => {
       throw new Error(`Error in predict: input ${i}: ${e.message}`);
     });
     return tf.tensor3d(img.data, [img.height, img.width, 3], 'int32');
@@ -251,6 +295,27 @@ async function toTensor(input: ImageInput, i: number): Promise<tf.Tensor3D> {
     return tf.tensor3d(rgb, [height, width, 3], 'int32');
   }
   throw new Error(`Error in predict: input ${i} is not an image (expected a tf.Tensor3D, a file path, encoded bytes or a pixel buffer)`);
+}
+
+/** A detection's binary mask (probability > threshold) in the format asked for. */
+function detectionMask(crop: MaskCrop, height: number, width: number, threshold: number, format: MaskFormat): DetectionMask {
+  const bits = new Uint8Array(crop.probs.length);
+  for (let q = 0; q < bits.length; q++) bits[q] = crop.probs[q] > threshold ? 1 : 0;
+  const cropped = {
+    format: 'cropped' as const,
+    x: crop.x,
+    y: crop.y,
+    width: crop.width,
+    height: crop.height,
+    data: bits,
+    imageWidth: width,
+    imageHeight: height,
+  };
+  if (format === 'cropped') return cropped;
+  if (format === 'rle') return { format: 'rle', ...maskToCocoRle(cropped) };
+  const full = new Uint8Array(height * width);
+  for (let r = 0; r < crop.height; r++) full.set(bits.subarray(r * crop.width, (r + 1) * crop.width), (crop.y + r) * width + crop.x);
+  return { format: 'full', width, height, data: full };
 }
 
 function cropToProbabilities(crop: MaskCrop, height: number, width: number): Float32Array {

@@ -3,9 +3,7 @@
  */
 import * as fs from 'fs';
 import { Command } from 'commander';
-import { load, Prediction } from '../api/model';
-import { fromMaskRowMajor } from '../data/mask/encode';
-import { toCompressedJson } from '../data/mask/rle_string';
+import { CroppedMask, load, maskToCocoRle, Prediction } from '../api/model';
 import { describeBackend } from '../backend';
 import { numberIn } from './model_options';
 
@@ -20,6 +18,8 @@ export interface PredictCommandOptions {
   scoreThreshold?: number;
   maskThreshold?: number;
   maxDetections?: number;
+  /** Largest image accepted, in pixels; default 50 megapixels (see `DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
   backend?: string;
 }
 
@@ -31,7 +31,7 @@ export interface PredictCommandOptions {
  * await runPredict({ weights: 'maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth', images: ['a.jpg'], out: 'a.json' });
  * ```
  */
-export async function runPredict(o: PredictCommandOptions, log: (line: string) => void = console.log): Promise<Prediction[]> {
+export async function runPredict(o: PredictCommandOptions, log: (line: string) => void = console.log): Promise<Prediction<CroppedMask>[]> {
   if (o.images.length === 0) throw new Error('Error in predict: no image files given');
   if (o.out !== undefined && fs.existsSync(o.out) && !o.force) {
     throw new Error(`Error in predict: ${o.out} exists; pass --force to replace it`);
@@ -39,13 +39,14 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
   const model = await load(o.weights, { backend: o.backend });
   try {
     if (model.backend) log(describeBackend(model.backend));
-    const predictions: Prediction[] = [];
+    const predictions: Prediction<CroppedMask>[] = [];
     for (const file of o.images) {
       const start = Date.now();
       const [p] = await model.predict(file, {
         scoreThreshold: o.scoreThreshold,
         maskThreshold: o.maskThreshold,
         maxDetections: o.maxDetections,
+        maxPixels: o.maxPixels,
       });
       predictions.push(p);
       log(`${file}: ${p.width}x${p.height}, ${p.detections.length} detections in ${((Date.now() - start) / 1000).toFixed(2)} s`);
@@ -63,7 +64,7 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
           score: d.score,
           label: d.label,
           labelName: d.labelName,
-          segmentation: toCompressedJson(fromMaskRowMajor(d.mask, p.height, p.width)),
+          segmentation: maskToCocoRle(d.mask),
         })),
       }));
       fs.writeFileSync(`${o.out}.tmp`, JSON.stringify(json));
@@ -88,6 +89,7 @@ export function registerPredictCommand(program: Command): void {
     .option('--score-threshold <p>', 'minimum score (default 0.05)', numberIn(0, 1))
     .option('--mask-threshold <p>', 'mask probability threshold (default 0.5)', numberIn(0, 1))
     .option('--max-detections <n>', 'detections per image (default 100)', numberIn(0, 10000, true))
+    .option('--max-pixels <n>', 'largest image accepted, width x height (default 50000000; raise only for trusted images)', numberIn(1, Number.MAX_SAFE_INTEGER, true))
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu (default: MASKRCNN_BACKEND or auto)')
     .action(async (images: string[], opts: Omit<PredictCommandOptions, 'images'>) => {
       await runPredict({ ...opts, images });

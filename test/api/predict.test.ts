@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { load, MaskRCNNModel } from '../../src/api/model';
+import { load, MaskRCNNModel, maskToFull } from '../../src/api/model';
 import { MaskRCNN } from '../../src/model/mask_rcnn';
 import { COCO_CATEGORY_NAMES } from '../../src/model/coco_names';
 import { useBackend } from '../support/backends';
@@ -70,7 +70,9 @@ describe('MaskRCNNModel.predict', () => {
     expect([first.height, first.width]).toEqual([60, 80]);
     expect(first.detections.length).toBeGreaterThan(0);
     const d0 = first.detections[0];
-    expect(d0.mask).toHaveLength(60 * 80);
+    expect(d0.mask.format).toBe('cropped');
+    expect(d0.mask.data).toHaveLength(d0.mask.width * d0.mask.height);
+    expect(maskToFull(d0.mask)).toHaveLength(60 * 80);
     expect(d0.labelName).toBe(COCO_CATEGORY_NAMES[d0.label]);
     for (const p of preds.slice(1)) {
       expect(p.detections.map((d) => [d.label, d.score.toFixed(5), d.box.map((v) => v.toFixed(3))])).toEqual(
@@ -91,12 +93,20 @@ describe('MaskRCNNModel.predict', () => {
   });
 
   it('honours maxDetections, maskThreshold and returnProbabilities', async () => {
-    const [p] = await model.predict(path.join(dir, 'pic.png'), { scoreThreshold: 0, maxDetections: 3, returnProbabilities: true, maskThreshold: 0.2 });
+    const options = { scoreThreshold: 0, maxDetections: 3, returnProbabilities: true, maskThreshold: 0.2 };
+    const [p] = await model.predict(path.join(dir, 'pic.png'), { ...options, masks: 'full' });
     expect(p.detections).toHaveLength(3);
     for (const d of p.detections) {
       const probs = d.maskProbabilities!;
       expect(probs).toHaveLength(60 * 80);
-      for (let q = 0; q < probs.length; q++) expect(d.mask[q]).toBe(probs[q] > 0.2 ? 1 : 0);
+      for (let q = 0; q < probs.length; q++) expect(d.mask.data[q]).toBe(probs[q] > 0.2 ? 1 : 0);
+    }
+    // cropped (default): the probabilities cover the mask's window
+    const [c] = await model.predict(path.join(dir, 'pic.png'), options);
+    for (const d of c.detections) {
+      const probs = d.maskProbabilities!;
+      expect(probs).toHaveLength(d.mask.width * d.mask.height);
+      for (let q = 0; q < probs.length; q++) expect(d.mask.data[q]).toBe(probs[q] > 0.2 ? 1 : 0);
     }
   });
 
@@ -123,7 +133,7 @@ describe('MaskRCNNModel.predict', () => {
       await expect(model.predict(input as string)).rejects.toThrow(message);
     }
     await expect(model.predict(path.join(dir, 'pic.png'), { threshold: 0.5 } as object)).rejects.toThrow(
-      "unknown option 'threshold'; valid options are scoreThreshold, maskThreshold, maxDetections, returnProbabilities",
+      "unknown option 'threshold'; valid options are scoreThreshold, maskThreshold, maxDetections, masks, returnProbabilities, maxPixels",
     );
     await expect(model.predict(path.join(dir, 'pic.png'), { maskThreshold: 2 })).rejects.toThrow('maskThreshold must be a number in [0, 1], got 2');
     tf.dispose(cases.map((c) => c[0]).filter((x): x is tf.Tensor => x instanceof tf.Tensor));

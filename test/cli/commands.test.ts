@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { MaskRCNNModel } from '../../src/api/model';
+import { MaskRCNNModel, maskToFull } from '../../src/api/model';
 import { toCocoResults } from '../../src/api/coco_results';
 import { runDemo } from '../../src/cli/demo_command';
 import { runModelEval } from '../../src/cli/eval_command';
@@ -53,7 +53,7 @@ describe('maskrcnn commands', () => {
     expect(json[0].detections).toHaveLength(4);
     const d = json[0].detections[0];
     expect(Array.from(decode(rleFromString(d.segmentation.counts, 60, 80)))).toEqual(
-      Array.from(transposeToColumnMajor(preds[0].detections[0].mask, 60, 80)),
+      Array.from(transposeToColumnMajor(maskToFull(preds[0].detections[0].mask), 60, 80)),
     );
     await expect(runPredict({ weights: modelDir, images: [img], out }, log)).rejects.toThrow(`${out} exists; pass --force to replace it`);
     await expect(runPredict({ weights: path.join(dir, 'nope.pth'), images: [img] }, log)).rejects.toThrow(/nope\.pth/);
@@ -80,7 +80,11 @@ describe('maskrcnn commands', () => {
     const mask = new Uint8Array(6 * 4);
     mask[1 * 4 + 2] = 1; // row 1, column 2
     mask[2 * 4 + 2] = 1;
-    const pred = { height: 6, width: 4, detections: [{ box: [1, 2, 3.5, 5] as [number, number, number, number], score: 0.9, label: 2, labelName: 'b', mask }] };
+    const pred = {
+      height: 6,
+      width: 4,
+      detections: [{ box: [1, 2, 3.5, 5] as [number, number, number, number], score: 0.9, label: 2, labelName: 'b', mask: { format: 'full' as const, height: 6, width: 4, data: mask } }],
+    };
     const [r] = toCocoResults([pred], [42], { labelToCategoryId: [0, 10, 20] });
     expect(r).toMatchObject({ image_id: 42, category_id: 20, bbox: [1, 2, 2.5, 3], score: 0.9 });
     // Column-major runs: 13 zeros (columns 0, 1 and one pixel of column 2), 2 ones, 9 zeros.

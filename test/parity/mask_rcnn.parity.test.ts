@@ -6,7 +6,7 @@
  * matched back; matched binary masks IoU >= 0.98 each and >= 0.995 on average.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fromTorchvision, MaskRCNNModel, Prediction } from '../../src/api/model';
+import { fromTorchvision, MaskRCNNModel, maskToFull, Prediction } from '../../src/api/model';
 import { FPN_LEVELS, FpnFeatures } from '../../src/fpn/feature_pyramid_network';
 import { disposeDetections } from '../../src/postprocess/detections';
 import { BoxSet, matchBoxSets } from '../support/matching';
@@ -110,7 +110,7 @@ describeParity('Mask R-CNN parity with torchvision [wasm]', (fx) => {
       for (let k = 0; k < n; k++) {
         const j = match[k];
         if (j < 0) continue;
-        const ourMask = p.detections[j].mask;
+        const ourMask = maskToFull(p.detections[j].mask);
         let inter = 0;
         let union = 0;
         for (let q = 0; q < h * w; q++) {
