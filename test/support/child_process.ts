@@ -16,7 +16,7 @@ export interface ChildResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** Peak resident set size of the child, MiB (`process.resourceUsage().maxRSS`). */
+  /** Peak resident set size of the child itself, MiB (VmHWM of /proc/self/status). */
   readonly maxRssMiB: number;
 }
 
@@ -34,7 +34,13 @@ require.extensions['.ts'] = (module, filename) => {
   const out = swc.transformSync(src, { filename, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' });
   module._compile(out.code, filename);
 };
-const report = () => process.stdout.write('\\n${MARKER}' + process.resourceUsage().maxRSS + '\\n');
+// The child's own peak (VmHWM): getrusage's maxRSS would carry the parent's high-water mark,
+// which Linux keeps across fork and exec.
+const peakKiB = () => {
+  const m = /VmHWM:\\s+(\\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : process.resourceUsage().maxRSS;
+};
+const report = () => process.stdout.write('\\n${MARKER}' + peakKiB() + '\\n');
 process.on('exit', report);
 const body = swc.transformSync('(async (root) => {' + process.env.CHILD_SNIPPET + '\\n})', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }).code;
 eval(body)(process.env.CHILD_ROOT).then(() => process.exit(0), (e) => { console.error(e && e.stack || String(e)); process.exit(3); });
