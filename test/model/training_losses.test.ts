@@ -49,7 +49,7 @@ describe('Mask R-CNN training losses [wasm]', () => {
     expect(va.loss_objectness).toBeGreaterThan(0);
     expect(values(b)).toEqual(va);
     tf.dispose([a, b, batch.images]);
-  }, 60_000);
+  });
 
   it('gives zero box and mask losses (not NaN) and finite gradients for images without ground truth', async () => {
     const batch = makeBatch([EMPTY(), EMPTY()]);
@@ -80,7 +80,7 @@ describe('Mask R-CNN training losses [wasm]', () => {
     for (const k of LOSS_NAMES) expect(Number.isFinite(values(l)[k])).toBe(true);
     expect(values(l).loss_mask).toBeGreaterThan(0);
     tf.dispose([l, mixed.images]);
-  }, 60_000);
+  });
 
   it('leaks no tensor over three prepare + variableGrads steps', async () => {
     const batch = makeBatch([target([[4, 6, 40, 50]], [1]), EMPTY()]);
@@ -96,7 +96,7 @@ describe('Mask R-CNN training losses [wasm]', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     batch.images.dispose();
-  }, 60_000);
+  });
 
   it('rejects inconsistent batches with a clear message', async () => {
     const batch = makeBatch([target([[4, 6, 40, 50]], [1])]);
@@ -113,5 +113,5 @@ describe('Mask R-CNN training losses [wasm]', () => {
     const two = makeBatch([EMPTY(), EMPTY()]);
     expect(() => trainingLosses(model, two, prepared)).toThrow(/trainingLosses: prepared targets are for 1 images, the batch has 2/);
     tf.dispose([batch.images, two.images]);
-  }, 60_000);
+  });
 });

@@ -76,5 +76,5 @@ describeParity('fine-tuning from a torchvision checkpoint [wasm]', (fx) => {
     expect(moved).toBe(true);
     trainer.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
-  }, 300_000);
+  });
 });

@@ -120,7 +120,7 @@ describeParity(
       }
       tf.dispose([value, ...Object.values(grads), ...Object.values(kept)]);
       expect(tf.memory().numTensors).toBe(before);
-    }, 600_000);
+    });
 
     it('an image without ground truth: zero box and mask losses, the others within 1e-4', async () => {
       const [height, width] = meta.image_sizes[1];
@@ -139,7 +139,7 @@ describeParity(
         else expect(Math.abs(ours - theirs) / Math.abs(theirs)).toBeLessThanOrEqual(1e-4);
       }
       tf.dispose([losses, empty.images]);
-    }, 120_000);
+    });
   },
   TRAINING_FIXTURES,
 );

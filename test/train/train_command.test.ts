@@ -54,7 +54,7 @@ beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'train-cli-test-'));
   await generateShapesDataset({ outDir: path.join(root, 'train'), numImages: 4, width: 80, height: 64, seed: 1, shapesPerImage: [1, 2], sizeRange: [0.2, 0.4] });
   await generateShapesDataset({ outDir: path.join(root, 'val'), numImages: 2, width: 80, height: 64, seed: 2, shapesPerImage: [1, 2], sizeRange: [0.2, 0.4] });
-}, 60_000);
+});
 
 afterAll(() => {
   if (root) fs.rmSync(root, { recursive: true, force: true });
@@ -111,5 +111,5 @@ describe('maskrcnn train [wasm]', () => {
     expect(more.map((s) => s.step)).toEqual([3]);
     expect(resumedLines.some((l) => /resumed from .*step-000002 at step 2 \(epoch 0, batch 2\)/.test(l))).toBe(true);
     expect(await listCheckpoints(path.join(root, 'run'))).toEqual([3]);
-  }, 120_000);
+  });
 });

@@ -81,7 +81,7 @@ beforeAll(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-test-'));
   const ds = await generateShapesDataset({ outDir: path.join(root, 'shapes'), numImages: 6, width: 80, height: 64, seed: 5, shapesPerImage: [1, 2], sizeRange: [0.2, 0.4] });
   data = { annotationFile: ds.annotationFile, imagesDir: ds.imagesDir };
-}, 60_000);
+});
 
 afterAll(() => {
   if (root) fs.rmSync(root, { recursive: true, force: true });
@@ -133,7 +133,7 @@ describe('Trainer [wasm]', () => {
     expect(resumed.schedule.iteration).toBe(4);
     resumed.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
-  }, 150_000);
+  });
 
   it('stops on a NaN loss with an error naming the step and the losses; the previous checkpoint stays loadable', async () => {
     const trainer = await Trainer.create(config('nan', { checkpointEvery: 1 }), { buildModel: seededModel });
@@ -155,7 +155,7 @@ describe('Trainer [wasm]', () => {
     const w = fresh.stateDict().get('rpn.head.cls_logits.weight')!.variable.read().dataSync();
     expect(Array.from(w).every(Number.isFinite)).toBe(true);
     fresh.dispose();
-  }, 90_000);
+  });
 });
 
 describe('training config and optimizer-state adapter', () => {
