@@ -76,6 +76,11 @@ export interface TrainingLossOptions {
   readonly roiBatchSizePerImage?: number;
   /** Largest foreground fraction of the box-head draw. Default 0.25. */
   readonly roiPositiveFraction?: number;
+  /**
+   * Per image `[Ri * 4]` xyxy proposals (resized-image pixels) to train the RoI heads on instead
+   * of the RPN's own selection, e.g. a set held fixed over several steps. Default: the RPN's.
+   */
+  readonly proposals?: readonly Float32Array[];
 }
 
 /**
@@ -140,16 +145,29 @@ function checkBatch(batch: TrainingBatch, where: string): void {
   });
 }
 
-/** Per image `[Ri * 4]` proposals with the RPN's training settings, from a tape-free forward. */
-async function trainingProposals(model: MaskRCNN, batch: TrainingBatch): Promise<{ proposals: Float32Array[]; anchors: Float32Array }> {
-  const [, height, width] = batch.images.shape;
+/**
+ * Per image `[Ri * 4]` proposals with the RPN's training settings, from a tape-free forward, or
+ * the `given` ones (checked), and the anchors of the batch.
+ */
+async function trainingProposals(
+  model: MaskRCNN,
+  batch: TrainingBatch,
+  given: readonly Float32Array[] | undefined,
+): Promise<{ proposals: Float32Array[]; anchors: Float32Array }> {
+  const [n, height, width] = batch.images.shape;
+  if (given !== undefined) {
+    if (given.length !== n) throw new Error(`Error in ${WHERE}: options.proposals must have one array per image (${n}), got ${given.length}`);
+    given.forEach((p, i) => checkBoxArray(p, WHERE, `options.proposals[${i}]`));
+  }
   const { objectness, deltas, gridSizes } = tf.tidy(() => {
     const features = model.backbone.forward(batch.images);
     const levels = FPN_LEVELS.map((l) => features[l]);
-    return { ...model.rpn.head.forward(levels), gridSizes: levels.map((f) => [f.shape[1], f.shape[2]] as [number, number]) };
+    const gridSizes = levels.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
+    return given === undefined ? { ...model.rpn.head.forward(levels), gridSizes } : { objectness: [], deltas: [], gridSizes };
   });
-  let selected: { boxes: tf.Tensor2D[]; scores: tf.Tensor1D[] };
   const levelAnchors = model.rpn.anchorGenerator.anchors(gridSizes, [height, width]);
+  if (given !== undefined) return { proposals: [...given], anchors: concatTargets(levelAnchors) };
+  let selected: { boxes: tf.Tensor2D[]; scores: tf.Tensor1D[] };
   try {
     selected = await selectProposals(objectness, deltas, levelAnchors, batch.imageSizes, model.rpn.selection(true), model.rpn.boxCoder);
   } finally {
@@ -185,7 +203,7 @@ export async function prepareTrainingTargets(model: MaskRCNN, batch: TrainingBat
   checkBatch(batch, WHERE);
   const rpnSampler = samplerOptions(options.rpnBatchSizePerImage, options.rpnPositiveFraction, RPN_SAMPLER_OPTIONS, 'rpn');
   const roiSampler = samplerOptions(options.roiBatchSizePerImage, options.roiPositiveFraction, ROI_SAMPLER_OPTIONS, 'roi');
-  const { proposals, anchors } = await trainingProposals(model, batch);
+  const { proposals, anchors } = await trainingProposals(model, batch, options.proposals);
 
   const rpnLabels: Float32Array[] = [];
   const rpnRegression: Float32Array[] = [];
