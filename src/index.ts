@@ -64,7 +64,7 @@ export type {
   Prediction as EvalPrediction,
   IouType,
   GtAnnotation,
-  DetectionMask,
+  DetectionMask as EvalDetectionMask,
   CocoEvalParams,
   EvalImage,
   Accumulated,

@@ -13,7 +13,7 @@
  */
 export { CocoDataset, loadCocoDataset, decodeMasksRowMajor } from './coco_dataset';
 export type { CocoDatasetOptions, CocoCategory, CocoImageInfo, CocoTarget, CocoSample, CocoDatasetStats, LabelMode } from './coco_dataset';
-export { readImage } from './image_io';
+export { DEFAULT_MAX_PIXELS, readImage } from './image_io';
 export type { DecodedImage, ReadImageOptions } from './image_io';
 export {
   applyTrainTransforms,

@@ -5,3 +5,4 @@ export * from './mask_head';
 export * from './mask_predictor';
 export * from './roi_heads';
 export { linearWeightInit, linearBiasInit, kaimingFanOutInit } from './init';
+export type { SeededInit } from './init';

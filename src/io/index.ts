@@ -36,4 +36,4 @@ export {
   pickleTypeName,
   unpickle,
 } from './unpickler';
-export { type ZipEntry, ZipArchive } from './zip_archive';
+export { type ZipEntry, type ZipReadOptions, ZipArchive } from './zip_archive';
