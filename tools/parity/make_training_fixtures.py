@@ -22,7 +22,8 @@ recorded, and the model's backbone, rpn and roi_heads run on it as GeneralizedRC
 Output (git-ignored): .fixtures/training/
   maskrcnn_seeded_train.pth  the state_dict (torch.save zip format)
   index.json                 {meta, tensors: {name: {shape, dtype, file}}}
-  (batch/*, targets/*, losses/*, grads/*: the two-image batch; empty/*: image 1 alone, no GT)
+  (batch/*, targets/*, losses/*, grads/*: the two-image batch; empty/*: image 1 alone, no GT;
+   trajectory/*: 20 plain-SGD steps on the batch with fixed proposals, float32 and float64)
   tensors/<name>.bin         raw little-endian float32 / int32 data, torch layout
 
 Run standalone: /usr/bin/python3 tools/parity/make_training_fixtures.py [--out DIR]
@@ -37,6 +38,7 @@ import torch
 import torchvision
 from torchvision.models.detection import maskrcnn_resnet50_fpn
 from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.rpn import concat_box_prediction_layers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as mf  # noqa: E402  (seed, batch-norm randomisation, head gains, Recorder)
@@ -78,6 +80,17 @@ GRAD_PARAMS = [
     "backbone.body.layer2.0.conv2.weight",
 ]
 LOSS_NAMES = ["loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg", "loss_mask"]
+# The training trajectory (issue 10): plain SGD (no momentum, no weight decay) from the seeded
+# model on the same batch, take-all sampling, every parameter but the batch norms' (frozen on our
+# side) trained, the five losses recorded before each of TRAJECTORY_STEPS updates. The RoI heads
+# train on proposals fixed at step 0 (TRAJECTORY_TOP_N per image, recorded): proposal selection
+# (top-n, NMS) is discontinuous, and with live proposals torchvision's own float32 and float64
+# runs of these 20 steps drift apart by up to 16% (measured at lr 1e-4), so no bound could tell a
+# fault from a flipped proposal. Everything else (backbone, FPN, RPN head and its losses on fixed
+# anchors, box and mask heads) runs and trains as in GeneralizedRCNN.forward.
+TRAJECTORY_STEPS = 20
+TRAJECTORY_LR = 1e-4
+TRAJECTORY_TOP_N = 300
 
 
 def parse_args():
@@ -105,6 +118,63 @@ def make_images(gen):
         img = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0]
         images.append((img + 0.1 * torch.rand(3, h, w, generator=gen)).clamp(0, 1))
     return images
+
+
+def trajectory(rec, model, batch, targets):
+    """TRAJECTORY_STEPS plain-SGD steps from `model`'s weights, in float32 and in float64.
+
+    Records trajectory/proposals/<i> (the fixed proposals), trajectory/losses [steps, 5] (the
+    losses each update was computed from) and trajectory64/losses (the same run in float64: how
+    far torchvision's own float32 run drifts from the exact one). Returns the names of the
+    trained parameters.
+    """
+    sizes = list(IMAGE_SIZES)
+    fixed = copy.deepcopy(model)
+    fixed.rpn._pre_nms_top_n["training"] = TRAJECTORY_TOP_N
+    fixed.rpn._post_nms_top_n["training"] = TRAJECTORY_TOP_N
+    with torch.no_grad():
+        proposals, _ = fixed.rpn(ImageList(batch, sizes), fixed.backbone(batch), targets)
+    for i, p in enumerate(proposals):
+        rec.add(f"trajectory/proposals/{i}", p)
+
+    def run(dtype):
+        m = copy.deepcopy(model).to(dtype)
+        frozen = set()
+        for name, mod in m.named_modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                frozen.update({f"{name}.weight", f"{name}.bias"})
+        named = [(n, p) for n, p in m.named_parameters() if n not in frozen]
+        opt = torch.optim.SGD([p for _, p in named], lr=TRAJECTORY_LR, momentum=0.0, weight_decay=0.0)
+        x = batch.to(dtype)
+        tg = [{**t, "boxes": t["boxes"].to(dtype)} for t in targets]
+        props = [p.to(dtype) for p in proposals]
+        image_list = ImageList(x, sizes)
+        history = []
+        for _ in range(TRAJECTORY_STEPS):
+            feats = m.backbone(x)
+            # RegionProposalNetwork.forward's losses, without its (discontinuous) proposal selection.
+            levels = list(feats.values())
+            objectness, deltas = m.rpn.head(levels)
+            anchors = m.rpn.anchor_generator(image_list, levels)
+            objectness, deltas = concat_box_prediction_layers(objectness, deltas)
+            labels, matched_gt_boxes = m.rpn.assign_targets_to_anchors(anchors, tg)
+            regression_targets = m.rpn.box_coder.encode(matched_gt_boxes, anchors)
+            loss_objectness, loss_rpn_box_reg = m.rpn.compute_loss(objectness, deltas, labels, regression_targets)
+            _, roi_l = m.roi_heads(feats, props, sizes, tg)
+            losses = {"loss_objectness": loss_objectness, "loss_rpn_box_reg": loss_rpn_box_reg, **roi_l}
+            history.append([float(losses[k]) for k in LOSS_NAMES])
+            opt.zero_grad()
+            sum(losses[k] for k in LOSS_NAMES).backward()
+            opt.step()
+        return torch.tensor(history, dtype=torch.float64), [n for n, _ in named]
+
+    losses32, names = run(torch.float32)
+    losses64, _ = run(torch.float64)
+    rec.add("trajectory/losses", losses32.float())
+    rec.add("trajectory64/losses", losses64.float())
+    drift = ((losses32 - losses64).abs() / losses64.abs()).max().item()
+    print(f"make_training_fixtures: trajectory total loss {losses32[0].sum():.4f} -> {losses32[-1].sum():.4f}; float32 vs float64 max relative {drift:.2e}")
+    return names
 
 
 def main():
@@ -204,7 +274,10 @@ def main():
     for name in LOSS_NAMES:
         rec.add(f"empty/losses/{name}", empty_losses[name].reshape(()))
 
+    trajectory_params = trajectory(rec, model, batch, targets)
+
     meta = {
+        "trajectory": {"steps": TRAJECTORY_STEPS, "lr": TRAJECTORY_LR, "rpn_top_n": TRAJECTORY_TOP_N, "params": trajectory_params},
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "seed": mf.SEED,
