@@ -106,6 +106,11 @@ export interface LoadOptions {
   strict?: boolean;
   /** Key of the state dict inside a training checkpoint (`model`, `state_dict`, ...). */
   checkpointKey?: string;
+  /**
+   * torchvision checkpoints only: the most bytes reading the file may allocate; default
+   * {@link checkpointByteBudget} of the configuration (2.25 times the model's float32 weights).
+   */
+  maxTotalBytes?: number;
 }
 
 const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'masks', 'returnProbabilities', 'maxPixels'];
@@ -336,6 +341,30 @@ function numClassesOf(sd: StateDict): number | undefined {
   return sd.get('roi_heads.box_predictor.cls_score.weight')?.shape[0];
 }
 
+/** State-dict floats of Mask R-CNN without its class-dependent layers (torchvision 0.14). */
+const BASE_STATE_DICT_FLOATS = { 50: 44_017_924, 101: 63_062_223 } as const;
+/** Floats per class: cls_score and bbox_pred (4 per class) on 1024 features, mask_fcn_logits on 256, with biases. */
+const STATE_DICT_FLOATS_PER_CLASS = 5 * (1024 + 1) + (256 + 1);
+
+/**
+ * The default byte budget of reading a torchvision checkpoint for `config`: 2.25 times the
+ * float32 state dict the model expects (its depth, at least 91 classes): 400 MB for ResNet-50,
+ * 572 MB for ResNet-101. That leaves room for a training checkpoint that also holds optimizer
+ * state (torchvision's reference scripts save both, about twice the model), and stops a forged
+ * file (stride-0 views, one deflated storage viewed many times) before it allocates much more
+ * than one model's worth.
+ *
+ * @example
+ * ```ts
+ * checkpointByteBudget({});             // 400_569_174 (ResNet-50, 91 classes)
+ * checkpointByteBudget({ depth: 101 }); // 571_967_865
+ * ```
+ */
+export function checkpointByteBudget(config: MaskRCNNConfig): number {
+  const k = Math.max(91, config.numClasses ?? 91);
+  return Math.ceil(2.25 * 4 * (BASE_STATE_DICT_FLOATS[config.depth ?? 50] + STATE_DICT_FLOATS_PER_CLASS * k));
+}
+
 /**
  * Builds a Mask R-CNN from a torchvision checkpoint (`torch.save(model.state_dict())`, zip format),
  * e.g. the published `maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth`. Nothing in the file is executed.
@@ -352,10 +381,13 @@ export async function fromTorchvision(path: string, options: LoadOptions = {}): 
   if (options.config !== undefined) checkConfig(options.config, 'Error in fromTorchvision: options.config');
   if (options.classNames !== undefined) checkClassNames(options.classNames, options.config?.numClasses, 'fromTorchvision');
 
+  const maxTotalBytes = options.maxTotalBytes ?? checkpointByteBudget(options.config ?? {});
+  if (!Number.isInteger(maxTotalBytes) || maxTotalBytes < 1) {
+    throw new Error(`Error in fromTorchvision: options.maxTotalBytes must be a positive integer, got ${String(options.maxTotalBytes)}`);
+  }
   const backend = await selectBackend({ backend: options.backend });
-  // Reading may allocate at most 512 MiB, twice the largest model built here (ResNet-101 Mask
-  // R-CNN, 254 MB of float32): a forged checkpoint cannot make it allocate more.
-  const sd = await readTorchStateDict(path, { key: options.checkpointKey, maxTotalBytes: 2 ** 29 });
+  // A forged checkpoint (expanded views, deflate bombs) cannot make reading allocate more.
+  const sd = await readTorchStateDict(path, { key: options.checkpointKey, maxTotalBytes });
   const config: MaskRCNNConfig = { ...options.config };
   config.numClasses ??= numClassesOf(sd) ?? 91;
 

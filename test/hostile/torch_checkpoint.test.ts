@@ -15,7 +15,9 @@
  *  9. a local header whose size disagrees with the central directory;
  * 10. a valid non-contiguous tensor in a stored record at an unaligned offset, read from a file;
  * 11. a bare pickle and a legacy (non-zip) checkpoint: refused with advice that does not
- *     suggest loading an untrusted file without weights_only=True.
+ *     suggest loading an untrusted file without weights_only=True;
+ * 12. the issue's two bombs (8 stride-0 views of 256 MiB; one deflated 256 MiB storage viewed
+ *     whole by 6 tensors) through fromTorchvision with its default budget (child process).
  *
  * The reader creates no tf.Tensors, so there is nothing to leak on that side. Set HOSTILE_RSS=1
  * to print the children's peak RSS.
@@ -214,6 +216,32 @@ describe('torch checkpoint memory bombs', () => {
     const doing = `materialising shape [${view}] float32 from record 'archive/data/0'`;
     expect(out).toBe(`ERROR ${budgetError(file, 'w1', doing, 64 * MiB, 384 * MiB, budget)}`);
     expect(rss).toBeLessThan(500);
+  });
+
+  it("the issue's two bombs through fromTorchvision with its defaults: refused, peak under 500 MB", async () => {
+    const n = 64 * MiB; // float32 elements: 256 MiB
+    const expanded: Record<string, TensorSpec> = {};
+    for (let i = 0; i < 8; i++) expanded[`w${i}`] = { key: '0', numel: 1, shape: [n], stride: [0] };
+    const shared: Record<string, TensorSpec> = {};
+    for (let i = 0; i < 6; i++) shared[`w${i}`] = { key: '0', numel: n, shape: [n], stride: [1] };
+    const files = {
+      expanded: tmp('tv_expanded.pth'),
+      shared: tmp('tv_shared.pth'),
+    };
+    writeFileSync(files.expanded, checkpoint(expanded, [['0', floats([1])]], { align: 1 }));
+    writeFileSync(files.shared, checkpoint(shared, [['0', await deflatedZeros(4 * n)]]));
+    for (const file of Object.values(files)) {
+      const r = await runInChild(`
+        const { fromTorchvision } = require(root + '/src/api/model');
+        try { await fromTorchvision(${JSON.stringify(file)}, { backend: 'cpu' }); console.log('LOADED'); }
+        catch (e) { console.log('ERROR ' + e.message); }
+      `);
+      if (process.env.HOSTILE_RSS) process.stderr.write(`RSS fromTorchvision ${file} ${r.maxRssMiB.toFixed(0)} MiB\n`);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`ERROR ${file}: tensor 'w[01]': materialising shape \\[${n}\\] float32`));
+      expect(r.stdout).toMatch(/over the budget maxTotalBytes = 400569174/);
+      expect(r.maxRssMiB).toBeLessThan(500);
+    }
   });
 
   it('inflates a storage shared by 6 small views once, and gives each its values', () => {
