@@ -12,7 +12,7 @@
  *   gives; a few hundred bytes for a typical object.
  */
 import { Rle, CompressedRleJson } from '../data/mask/rle';
-import { decode } from '../data/mask/encode';
+import { decodeMasksRowMajor } from '../data/mask/encode';
 import { rleFromString, toCompressedJson } from '../data/mask/rle_string';
 
 /**
@@ -198,10 +198,7 @@ export function maskToFull(mask: DetectionMask): Uint8Array {
   }
   if (mask?.format === 'rle') {
     const [h, w] = mask.size;
-    const colMajor = decode(rleFromString(mask.counts, h, w));
-    const out = new Uint8Array(h * w);
-    for (let x = 0; x < w; x++) for (let y = 0; y < h; y++) out[y * w + x] = colMajor[x * h + y];
-    return out;
+    return decodeMasksRowMajor([rleFromString(mask.counts, h, w)], h, w);
   }
   throw formatError(where, mask);
 }

@@ -11,7 +11,7 @@ import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
 import { withoutInitialization } from '../nn/torch_layer';
 import { MaskCrop } from '../postprocess/paste_masks';
-import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle } from './detection_masks';
+import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle, maskToFull } from './detection_masks';
 import { COCO_CATEGORY_NAMES } from '../model/coco_names';
 import { disposeMaskRCNNDetections, MaskRCNN, MaskRCNNConfig } from '../model/mask_rcnn';
 
@@ -318,9 +318,7 @@ function detectionMask(crop: MaskCrop, height: number, width: number, threshold:
   };
   if (format === 'cropped') return cropped;
   if (format === 'rle') return { format: 'rle', ...maskToCocoRle(cropped) };
-  const full = new Uint8Array(height * width);
-  for (let r = 0; r < crop.height; r++) full.set(bits.subarray(r * crop.width, (r + 1) * crop.width), (crop.y + r) * width + crop.x);
-  return { format: 'full', width, height, data: full };
+  return { format: 'full', width, height, data: maskToFull(cropped) };
 }
 
 function cropToProbabilities(crop: MaskCrop, height: number, width: number): Float32Array {

@@ -13,7 +13,9 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
-import { annToRle, decode, Rle } from './mask';
+import { annToRle, decodeMasksRowMajor, Rle } from './mask';
+
+export { decodeMasksRowMajor };
 import { DecodedImage, readImage } from './image_io';
 import { WarningHandler, WarningLog } from './warnings';
 
@@ -311,29 +313,6 @@ function isInsideImagesDir(fileName: string): boolean {
   if (fileName.includes('\0') || path.isAbsolute(fileName) || path.win32.isAbsolute(fileName) || /^[a-zA-Z]:/.test(fileName)) return false;
   const normal = path.posix.normalize(fileName.replace(/\\/g, '/'));
   return normal !== '.' && normal !== '..' && !normal.startsWith('../');
-}
-
-/**
- * Decodes RLE masks (column-major, COCO) into one `[n, h, w]` row-major 0/1 array.
- *
- * @example
- * ```ts
- * const masks = decodeMasksRowMajor(target.gtMasks, target.height, target.width);
- * masks[(i * h + y) * w + x]; // instance i at pixel (x, y)
- * ```
- */
-export function decodeMasksRowMajor(rles: readonly Rle[], h: number, w: number): Uint8Array {
-  const out = new Uint8Array(rles.length * h * w);
-  rles.forEach((rle, i) => {
-    if (rle.h !== h || rle.w !== w) throw new Error(`decodeMasksRowMajor: mask ${i} is ${rle.h}x${rle.w}, expected ${h}x${w}`);
-    const col = decode(rle); // [w, h] column-major
-    const base = i * h * w;
-    for (let x = 0; x < w; x++) {
-      const c = x * h;
-      for (let y = 0; y < h; y++) out[base + y * w + x] = col[c + y];
-    }
-  });
-  return out;
 }
 
 /**

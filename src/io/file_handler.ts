@@ -9,10 +9,11 @@
  * Saving is crash-safe: every file is written under a temporary name, then renamed over the old
  * one, model.json last, so an interrupted save leaves the previous model loadable.
  *
- * Loading trusts nothing in model.json: shard paths must stay inside the model's folder, every
- * shard's size must be what the weight specs need (and what the save recorded), and a shard's
- * sha256 must match the one recorded at save time (`userDefinedMetadata.weightsShards`), so a
- * truncated, overlong or flipped shard is an error naming the file instead of a silent load.
+ * Loading trusts nothing in model.json: shard paths must stay inside the model's folder and every
+ * shard's size must be what the weight specs need (and what the save recorded) before anything
+ * is read. Saves record each shard's sha256 (`userDefinedMetadata.weightsShards`), which
+ * applyWeightsArtifacts (native_weights.ts) checks, so a truncated, overlong or flipped shard is
+ * an error naming it instead of a silent load.
  */
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
@@ -155,6 +156,17 @@ function shardPathInside(dir: string, p: unknown, modelJson: string): string {
   return file;
 }
 
+/** Checks that a model.json's weightsManifest is a list of `{ paths, weights }` groups. */
+function checkManifest(manifest: unknown, where: string): void {
+  if (!Array.isArray(manifest)) throw new Error(`Error loading ${where}: no weightsManifest`);
+  for (const group of manifest as unknown[]) {
+    const g = group as { paths?: unknown; weights?: unknown } | null;
+    if (g === null || typeof g !== 'object' || !Array.isArray(g.paths) || !Array.isArray(g.weights)) {
+      throw new Error(`Error loading ${where}: each weightsManifest group needs 'paths' and 'weights' arrays`);
+    }
+  }
+}
+
 /** An IOHandler on a folder (or on a model.json path inside it). */
 export class NodeFileHandler implements tf.io.IOHandler {
   readonly dir: string;
@@ -221,14 +233,8 @@ export class NodeFileHandler implements tf.io.IOHandler {
     } catch (e) {
       throw new Error(`Error loading ${this.modelJsonPath}: not valid JSON (${(e as Error).message})`);
     }
-    if (json === null || typeof json !== 'object' || !Array.isArray(json.weightsManifest)) {
-      throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
-    }
-    for (const group of json.weightsManifest) {
-      if (group === null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-        throw new Error(`Error loading ${this.modelJsonPath}: each weightsManifest group needs 'paths' and 'weights' arrays`);
-      }
-    }
+    if (json === null || typeof json !== 'object') throw new Error(`Error loading ${this.modelJsonPath}: no weightsManifest`);
+    checkManifest(json.weightsManifest, this.modelJsonPath);
     return json;
   }
 
@@ -238,11 +244,9 @@ export class NodeFileHandler implements tf.io.IOHandler {
     const records = shardRecordsOf(json.userDefinedMetadata, where);
     return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
       // Every check that needs no shard bytes comes first: paths, then sizes, then reading.
+      checkManifest(manifest, where);
       const files: { file: string; name: string; bytes: number }[] = [];
       for (const group of manifest) {
-        if (group === null || typeof group !== 'object' || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
-          throw new Error(`Error loading ${where}: each weightsManifest group needs 'paths' and 'weights' arrays`);
-        }
         const groupFiles: { file: string; name: string; bytes: number }[] = [];
         for (const p of group.paths) {
           const file = shardPathInside(this.dir, p, where);
@@ -297,9 +301,6 @@ export class NodeFileHandler implements tf.io.IOHandler {
           throw new Error(`Error loading ${where}: weight shard ${file} ${e.code === 'ENOENT' ? 'is missing' : e.message}`);
         });
         if (got !== bytes) throw new Error(`Error loading ${where}: weight shard ${file} changed size while being read`);
-        if (records !== undefined && sha256Hex(b) !== records[i].sha256) {
-          throw new Error(`Error loading ${where}: weight shard ${file} is corrupt (sha256 ${sha256Hex(b)}, expected ${records[i].sha256})`);
-        }
       }
       return [tf.io.getWeightSpecs(manifest), all.buffer];
     });

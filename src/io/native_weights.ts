@@ -103,7 +103,8 @@ export async function loadWeights(layer: TorchLayer, location: WeightsLocation):
 /**
  * Reads a saved model (model.json and shards) without applying it, so that the model can first
  * be built from the configuration it holds (see {@link configOf}). The weight data's size must be
- * what the weight specs need, and its size and sha256 what the save recorded (when it did).
+ * what the weight specs need; {@link applyWeightsArtifacts} then checks the sha256 the save
+ * recorded (when it did).
  */
 export async function readWeightsArtifacts(location: WeightsLocation, options: ReadWeightsOptions = {}): Promise<tf.io.ModelArtifacts> {
   const handler = handlerFor(location, 'load');
@@ -131,8 +132,8 @@ export async function readWeightsArtifacts(location: WeightsLocation, options: R
   if (metadata.layout !== NATIVE_LAYOUT) {
     throw new Error(`Error in loadWeights: ${where} has weight layout '${String(metadata.layout)}', expected '${NATIVE_LAYOUT}'`);
   }
-  // Our file handler has checked each shard's hash; for other handlers it is done here.
-  checkWeightData(artifacts, where, handler instanceof NodeFileHandler);
+  // Sizes now; the recorded hashes are checked once, when the weights are applied.
+  checkWeightDataSize(artifacts, where);
   return artifacts;
 }
 
@@ -167,16 +168,8 @@ function weightDataBytes(data: tf.io.WeightData): number {
   return Array.isArray(data) ? data.reduce((a, b) => a + b.byteLength, 0) : data.byteLength;
 }
 
-/** Artifacts whose recorded hashes were checked already (reading, then applying, hashes once). */
-const hashChecked = new WeakSet<tf.io.ModelArtifacts>();
-
-/**
- * Checks that the weight data holds exactly the bytes the weight specs need, and matches the sizes
- * and sha256 recorded at save time, if any: per shard (`userDefinedMetadata.weightsShards`, a
- * file:// save loaded through another handler, e.g. tf.io.http) or for the whole data
- * (`userDefinedMetadata.weightsIntegrity`).
- */
-function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string, hashesDone = false): void {
+/** Checks that the weight data holds exactly the bytes the weight specs need. */
+function checkWeightDataSize(artifacts: tf.io.ModelArtifacts, where: string): void {
   const specs = artifacts.weightSpecs;
   const data = artifacts.weightData;
   if (specs === undefined || data === undefined) throw new Error(`Error in loadWeights: ${where} holds no weights`);
@@ -185,15 +178,25 @@ function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string, hashesD
   if (need !== have) {
     throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes but its weight specs need ${need} (${have < need ? 'truncated' : 'overlong'})`);
   }
-  if (hashesDone || hashChecked.has(artifacts)) {
-    hashChecked.add(artifacts);
-    return;
-  }
+}
+
+/**
+ * Checks the weight data's size against its specs, and its sha256 against what the save
+ * recorded, if anything: per shard (`userDefinedMetadata.weightsShards`, written by our file
+ * handler, whatever handler loads it back) or for the whole data
+ * (`userDefinedMetadata.weightsIntegrity`, other handlers). The one place hashes are checked.
+ */
+function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string): void {
+  checkWeightDataSize(artifacts, where);
+  const data = artifacts.weightData as tf.io.WeightData;
+  const have = weightDataBytes(data);
   const shards = shardRecordsOf(artifacts.userDefinedMetadata, where);
+  const recorded = ((artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>)[INTEGRITY_METADATA_KEY];
+  if (shards === undefined && recorded === undefined) return;
+  const all = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
   if (shards !== undefined) {
     const total = shards.reduce((a, s) => a + s.bytes, 0);
     if (total !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${total} in its shards`);
-    const all = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
     let offset = 0;
     for (const s of shards) {
       const sha = sha256Hex(all.subarray(offset, offset + s.bytes));
@@ -201,28 +204,24 @@ function checkWeightData(artifacts: tf.io.ModelArtifacts, where: string, hashesD
       if (sha !== s.sha256) throw new Error(`Error in loadWeights: ${where}: weight shard ${s.path} is corrupt (sha256 ${sha}, expected ${s.sha256})`);
     }
   }
-  const recorded = ((artifacts.userDefinedMetadata ?? {}) as Record<string, unknown>)[INTEGRITY_METADATA_KEY];
-  if (recorded === undefined) {
-    hashChecked.add(artifacts);
-    return;
+  if (recorded !== undefined) {
+    const r = recorded as { bytes?: unknown; sha256?: unknown };
+    if (r === null || typeof r !== 'object' || typeof r.bytes !== 'number' || typeof r.sha256 !== 'string') {
+      throw new Error(`Error in loadWeights: ${where}: userDefinedMetadata.${INTEGRITY_METADATA_KEY} is malformed (expected { bytes, sha256 })`);
+    }
+    if (r.bytes !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${r.bytes}`);
+    const sha = sha256Hex(all);
+    if (sha !== r.sha256) throw new Error(`Error in loadWeights: ${where}: the weight data is corrupt (sha256 ${sha}, the save recorded ${r.sha256})`);
   }
-  const r = recorded as { bytes?: unknown; sha256?: unknown };
-  if (r === null || typeof r !== 'object' || typeof r.bytes !== 'number' || typeof r.sha256 !== 'string') {
-    throw new Error(`Error in loadWeights: ${where}: userDefinedMetadata.${INTEGRITY_METADATA_KEY} is malformed (expected { bytes, sha256 })`);
-  }
-  if (r.bytes !== have) throw new Error(`Error in loadWeights: ${where}: the weight data has ${have} bytes, the save recorded ${r.bytes}`);
-  const bytes = new Uint8Array(Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data);
-  const sha = sha256Hex(bytes);
-  if (sha !== r.sha256) throw new Error(`Error in loadWeights: ${where}: the weight data is corrupt (sha256 ${sha}, the save recorded ${r.sha256})`);
-  hashChecked.add(artifacts);
 }
 
 const list = (items: string[], n: number, sep = ', '): string =>
   `${items.slice(0, n).join(sep)}${items.length > n ? ` and ${items.length - n} more` : ''}`;
 
 /**
- * Writes read artifacts into `layer`, all or nothing (see {@link loadWeights}): every spec is
- * checked first (known name, no duplicate, the variable's shape and dtype, the bytes it needs),
+ * Writes read artifacts into `layer`, all or nothing (see {@link loadWeights}): the data's size and
+ * recorded sha256 and every spec are checked first (known name, no duplicate, the variable's
+ * shape and dtype, the bytes it needs),
  * then the weights are decoded and written. On any error the layer's weights are unchanged and no
  * tensor is left behind.
  *

@@ -456,6 +456,12 @@ class Checkpoint implements TorchCheckpoint {
 
   /** Counts `bytes` against maxTotalBytes before they are allocated; throws if over. */
   private reserve(bytes: number, where: string, doing: string): void {
+    this.checkFits(bytes, where, doing);
+    this.usedBytes += bytes;
+  }
+
+  /** Throws when `bytes` more would go over maxTotalBytes (counts nothing). */
+  private checkFits(bytes: number, where: string, doing: string): void {
     if (this.usedBytes + bytes > this.maxTotalBytes) {
       throw new Error(
         `${where}: ${doing} needs ${bytes} bytes, which would bring what reading this checkpoint ` +
@@ -464,7 +470,6 @@ class Checkpoint implements TorchCheckpoint {
           'trusted, pass a larger maxTotalBytes in the read options',
       );
     }
-    this.usedBytes += bytes;
   }
 
   /** A record's bytes, read and CRC-checked once (deflated records inflate once, budgeted). */
@@ -546,12 +551,11 @@ class Checkpoint implements TorchCheckpoint {
     const tensorBytes = n * itemSize;
     const doing = `materialising shape ${JSON.stringify(shape)} ${storage.dtype} from record ` +
       `'${record}'`;
-    this.reserve(
+    this.checkFits(
       inflate + tensorBytes,
       where,
       inflate > 0 ? `${doing} (inflating it: ${inflate} bytes, then ${tensorBytes} for the tensor)` : doing,
     );
-    this.usedBytes -= inflate + tensorBytes;
     const bytes = this.readRecord(record, where);
     const copy = n > 0 && !contiguous && !this.typed.has(record) && bytes.byteOffset % itemSize !== 0
       ? bytes.length

@@ -1,33 +1,19 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import sharp from 'sharp';
 import { readImage } from '../../src/data/image_io';
+import { handWrittenPng } from '../support/png';
 
 /** A 16-bit PNG written by hand (sharp's raw input is 8-bit only). */
 function png16(w: number, h: number, channels: 1 | 3, values: number[]): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 16;
-  ihdr[9] = channels === 1 ? 0 : 2;
   const raw = Buffer.alloc(h * (1 + w * channels * 2));
   let o = 0;
   for (let y = 0; y < h; y++) {
     raw[o++] = 0;
     for (let i = 0; i < w * channels; i++, o += 2) raw.writeUInt16BE(values[y * w * channels + i], o);
   }
-  const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return handWrittenPng(w, h, 16, channels === 1 ? 0 : 2, raw);
 }
 
 /** A 4x3 RGB test pattern: pixel (x, y) = (10x + y, 50 + 20y, 200 - 30x). */

@@ -18,7 +18,6 @@
 import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { CroppedMask, DetectionMask, MaskRCNNModel, maskToCocoRle, maskToFull, maskToRle } from '../../src/api/model';
@@ -30,6 +29,7 @@ import { toCompressedJson } from '../../src/data/mask/rle_string';
 import { COCO_CATEGORY_NAMES } from '../../src/model/coco_names';
 import { MaskRCNN } from '../../src/model/mask_rcnn';
 import { useBackend } from '../support/backends';
+import { handWrittenPng } from '../support/png';
 import { runInChild } from '../support/child_process';
 
 let tmp: string;
@@ -47,23 +47,9 @@ function solidPng(width: number, height: number): Promise<Buffer> {
     .toBuffer();
 }
 
-/** A PNG of one IHDR chunk declaring `w x h` and an empty IEND: no pixel data at all. */
+/** A PNG whose IHDR declares `w x h` RGB, with almost no pixel data. */
 function headerOnlyPng(w: number, h: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const sig = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(Buffer.alloc(10))), chunk('IEND', Buffer.alloc(0))]);
+  return handWrittenPng(w, h, 8, 2, Buffer.alloc(10));
 }
 
 const SVG_BOMB = '<svg xmlns="http://www.w3.org/2000/svg" width="8000" height="8000"><rect width="8000" height="8000" fill="red"/></svg>';

@@ -11,7 +11,7 @@
  * ```
  */
 export type { Rle, CompressedRleJson, UncompressedRleJson, Segmentation, BoxXywh } from './rle';
-export { encode, decode, fromMaskRowMajor } from './encode';
+export { encode, decode, decodeMasksRowMajor, fromMaskRowMajor } from './encode';
 export { rleToString, rleFromString, toCompressedJson } from './rle_string';
 export { frPoly, frBbox } from './polygon';
 export { merge } from './merge';
