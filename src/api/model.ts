@@ -14,6 +14,8 @@ import { MaskCrop } from '../postprocess/paste_masks';
 import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle, maskToFull } from './detection_masks';
 import { COCO_CATEGORY_NAMES } from '../model/coco_names';
 import { disposeMaskRCNNDetections, MaskRCNN, MaskRCNNConfig } from '../model/mask_rcnn';
+import { stateDictFloats } from '../model/state_dict_size';
+import { isBasicBlockDepth, RESNET_BLOCKS, RESNET_DEPTHS, ResNetDepth } from '../backbone/resnet';
 
 /** Raw pixels, e.g. a browser ImageData (RGBA) or a decoded grayscale/RGB buffer. */
 export interface PixelBuffer {
@@ -339,28 +341,22 @@ function numClassesOf(sd: StateDict): number | undefined {
   return sd.get('roi_heads.box_predictor.cls_score.weight')?.shape[0];
 }
 
-/** State-dict floats of Mask R-CNN without its class-dependent layers (torchvision 0.14). */
-const BASE_STATE_DICT_FLOATS = { 50: 44_017_924, 101: 63_062_223 } as const;
-/** Floats per class: cls_score and bbox_pred (4 per class) on 1024 features, mask_fcn_logits on 256, with biases. */
-const STATE_DICT_FLOATS_PER_CLASS = 5 * (1024 + 1) + (256 + 1);
-
 /**
  * The default byte budget of reading a torchvision checkpoint for `config`: 2.25 times the
- * float32 state dict the model expects (its depth, at least 91 classes): 400 MB for ResNet-50,
- * 572 MB for ResNet-101. That leaves room for a training checkpoint that also holds optimizer
- * state (torchvision's reference scripts save both, about twice the model), and stops a forged
- * file (stride-0 views, one deflated storage viewed many times) before it allocates much more
- * than one model's worth.
+ * float32 state dict the model expects (its architecture, at least 91 classes): 400 MB for
+ * ResNet-50, 572 MB for ResNet-101. That leaves room for a training checkpoint that also holds
+ * optimizer state (torchvision's reference scripts save both, about twice the model), and stops
+ * a forged file (stride-0 views, one deflated storage viewed many times) before it allocates much
+ * more than one model's worth.
  *
  * @example
  * ```ts
- * checkpointByteBudget({});             // 400_569_174 (ResNet-50, 91 classes)
+ * checkpointByteBudget({});             // 400_568_697 (ResNet-50, 91 classes)
  * checkpointByteBudget({ depth: 101 }); // 571_967_865
  * ```
  */
 export function checkpointByteBudget(config: MaskRCNNConfig): number {
-  const k = Math.max(91, config.numClasses ?? 91);
-  return Math.ceil(2.25 * 4 * (BASE_STATE_DICT_FLOATS[config.depth ?? 50] + STATE_DICT_FLOATS_PER_CLASS * k));
+  return Math.ceil(2.25 * 4 * stateDictFloats({ ...config, numClasses: Math.max(91, config.numClasses ?? 91) }));
 }
 
 /**
@@ -489,7 +485,15 @@ function checkConfig(config: unknown, prefix: string): void {
   if (n !== undefined && !(typeof n === 'number' && Number.isInteger(n) && n >= 2 && n <= MAX_NUM_CLASSES)) {
     bad('numClasses', `an integer in [2, ${MAX_NUM_CLASSES}] (background included)`);
   }
-  if (c.depth !== undefined && c.depth !== 50 && c.depth !== 101) bad('depth', '50 or 101');
+  if (c.depth !== undefined && !RESNET_DEPTHS.includes(c.depth as ResNetDepth)) bad('depth', RESNET_DEPTHS.join(', ').replace(/, (\d+)$/, ' or $1'));
+  const channels = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CHANNELS;
+  for (const key of ['fpnChannels', 'representationSize', 'maskDimReduced']) {
+    if (c[key] !== undefined && !channels(c[key])) bad(key, `an integer in [1, ${MAX_CHANNELS}]`);
+  }
+  const ml = c.maskLayers;
+  if (ml !== undefined && !(Array.isArray(ml) && ml.length >= 1 && ml.length <= 16 && ml.every(channels))) {
+    bad('maskLayers', `a list of 1 to 16 integers in [1, ${MAX_CHANNELS}]`);
+  }
   const t = c.trainableBackboneLayers;
   if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= 5)) bad('trainableBackboneLayers', 'an integer in [0, 5]');
   for (const key of ['transform', 'rpn', 'detection']) {
@@ -498,8 +502,8 @@ function checkConfig(config: unknown, prefix: string): void {
   }
 }
 
-/** ResNet blocks in layer3 by depth: the depth the backbone's keys imply. */
-const LAYER3_BLOCKS: Readonly<Record<number, number>> = { 50: 6, 101: 23 };
+/** The largest channel count a configuration may ask for (torchvision's widest layer is 2048). */
+const MAX_CHANNELS = 8192;
 
 /**
  * Checks that the configuration builds the model the weight specs describe (number of classes,
@@ -520,16 +524,25 @@ function checkConfigFitsWeights(config: MaskRCNNConfig, specs: readonly tf.io.We
         `(roi_heads.box_predictor.cls_score.weight is [${cls.shape.join(', ')}]); nothing was built`,
     );
   }
+  // The ResNet the keys imply: blocks in layer3 (18: 2, 34 and 50: 6, 101: 23), and whether the
+  // blocks are bottlenecks (a conv3) or basic blocks.
   const depth = config.depth ?? 50;
   let blocks = 0;
+  let bottleneck = false;
   for (const s of specs) {
-    const m = /^backbone\.body\.layer3\.(\d+)\./.exec(s.name);
+    const m = /^backbone\.body\.layer3\.(\d+)\.(conv\d)/.exec(s.name);
     if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
+    if (m?.[2] === 'conv3') bottleneck = true;
   }
-  if (blocks !== LAYER3_BLOCKS[depth]) {
-    throw new Error(
-      `Error in load: ${source}: the configuration says depth ${depth} (${LAYER3_BLOCKS[depth]} blocks in layer3) but the weights have ${blocks}; nothing was built`,
-    );
+  const implied = RESNET_DEPTHS.find((d) => RESNET_BLOCKS[d][2] === blocks && isBasicBlockDepth(d) !== bottleneck);
+  if (implied !== depth) {
+    const found = implied === undefined ? `${blocks} ${bottleneck ? 'bottleneck' : 'basic'} blocks in layer3, no ResNet depth` : `depth ${implied}`;
+    throw new Error(`Error in load: ${source}: the configuration says depth ${depth} but the weights are of ${found}; nothing was built`);
+  }
+  const fpn = specs.find((s) => s.name === 'backbone.fpn.layer_blocks.0.0.bias');
+  const c = config.fpnChannels ?? 256;
+  if (fpn !== undefined && fpn.shape[0] !== c) {
+    throw new Error(`Error in load: ${source}: the configuration says fpnChannels ${c} but the weights have ${fpn.shape[0]}; nothing was built`);
   }
 }
 

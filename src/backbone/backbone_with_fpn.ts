@@ -13,7 +13,7 @@ import { ResNetBody, ResNetDepth } from './resnet';
 
 /** Options of {@link BackboneWithFpn}. */
 export interface BackboneArgs extends TorchLayerArgs {
-  /** ResNet depth, 50 (default) or 101. */
+  /** ResNet depth: 18, 34, 50 (default) or 101. */
   depth?: ResNetDepth;
   /** Trainable ResNet stages from the top, 0-5; default 3 as torchvision. */
   trainableLayers?: number;

@@ -1,27 +1,39 @@
 /**
  * ResNet body as torchvision's backbone.body: the stem and four stages, returning C2-C5.
+ * ResNet-18 and -34 are made of basic blocks (expansion 1), ResNet-50 and -101 of bottlenecks
+ * (expansion 4).
  *
- * Shapes (N images, input H x W, padded to a multiple of 32):
+ * Shapes (N images, input H x W, padded to a multiple of 32; E the expansion):
  *   x [N, H, W, 3] -> stem [N, H/4, W/4, 64]
- *   C2 '0' [N, H/4, W/4, 256], C3 '1' [N, H/8, W/8, 512], C4 '2' [N, H/16, W/16, 1024],
- *   C5 '3' [N, H/32, W/32, 2048].
+ *   C2 '0' [N, H/4, W/4, 64E], C3 '1' [N, H/8, W/8, 128E], C4 '2' [N, H/16, W/16, 256E],
+ *   C5 '3' [N, H/32, W/32, 512E].
  * Keys (relative to `backbone.body`): conv1.weight, bn1.*, layer1.0.conv1.weight, ...
  */
 import * as tf from '@tensorflow/tfjs';
 import { Conv2d, single, symmetricPadding } from '../nn/conv2d';
 import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { BasicBlock } from './basic_block';
 import { Bottleneck, EXPANSION } from './bottleneck';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
 
-/** Block counts per stage; ResNet-101 differs only in layer3. */
-export const RESNET_BLOCKS = { 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] } as const;
+/** Block counts per stage, as torchvision's resnet18 ... resnet101 builders give them. */
+export const RESNET_BLOCKS = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] } as const;
 /** A supported depth. */
 export type ResNetDepth = keyof typeof RESNET_BLOCKS;
+/**
+ * The supported depths, ascending.
+ *
+ * @example
+ * ```ts
+ * RESNET_DEPTHS.includes(18); // true
+ * ```
+ */
+export const RESNET_DEPTHS: readonly ResNetDepth[] = [18, 34, 50, 101];
 
 /** Options of {@link ResNetBody}. */
 export interface ResNetBodyArgs extends TorchLayerArgs {
-  /** 50 (default) or 101. */
+  /** 18, 34 (basic blocks), 50 (default) or 101 (bottlenecks). */
   depth?: ResNetDepth;
   /**
    * Number of trainable stages counted from the top (layer4, layer3, layer2, layer1, conv1),
@@ -42,7 +54,7 @@ export type ResNetFeatures = {
 const STAGES_TOP_DOWN = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'] as const;
 
 /**
- * ResNet-50/101 body with FrozenBatchNorm, as a tf.layers.Layer.
+ * ResNet-18/34/50/101 body with FrozenBatchNorm, as a tf.layers.Layer.
  *
  * @example
  * ```ts
@@ -57,7 +69,7 @@ export class ResNetBody extends TorchLayer {
   readonly outChannels: readonly number[];
   private readonly conv1: Conv2d;
   private readonly bn1: FrozenBatchNorm2d;
-  private readonly stages: Bottleneck[][] = [];
+  private readonly stages: (Bottleneck | BasicBlock)[][] = [];
 
   constructor(args: ResNetBodyArgs = {}) {
     super({ name: args.name });
@@ -71,18 +83,21 @@ export class ResNetBody extends TorchLayer {
     this.bn1 = this.child('bn1', new FrozenBatchNorm2d({ numFeatures: 64 }));
     let cin = 64;
     const widths = [64, 128, 256, 512];
+    const basic = isBasicBlockDepth(this.depth);
+    const expansion = basic ? 1 : EXPANSION;
     for (let s = 0; s < 4; s++) {
-      const stage: Bottleneck[] = [];
+      const stage: (Bottleneck | BasicBlock)[] = [];
       for (let b = 0; b < blocks[s]; b++) {
         const stride = b === 0 && s > 0 ? 2 : 1;
-        stage.push(
-          this.child(`layer${s + 1}.${b}`, new Bottleneck({ inChannels: cin, width: widths[s], stride, downsample: b === 0 })),
-        );
-        cin = widths[s] * EXPANSION;
+        // torchvision's _make_layer: a projection wherever the identity changes size or width.
+        const downsample = b === 0 && (stride !== 1 || cin !== widths[s] * expansion);
+        const args = { inChannels: cin, width: widths[s], stride, downsample };
+        stage.push(this.child(`layer${s + 1}.${b}`, basic ? new BasicBlock(args) : new Bottleneck(args)));
+        cin = widths[s] * expansion;
       }
       this.stages.push(stage);
     }
-    this.outChannels = widths.map((w) => w * EXPANSION);
+    this.outChannels = widths.map((w) => w * expansion);
     this.setTrainableLayers(args.trainableLayers ?? 3);
   }
 
@@ -130,6 +145,18 @@ export class ResNetBody extends TorchLayer {
     };
     return this.outChannels.map((c, i) => [s[0], down(s[1], 2 + i), down(s[2], 2 + i), c]);
   }
+}
+
+/**
+ * Whether a depth is built of basic blocks (18, 34) rather than bottlenecks (50, 101).
+ *
+ * @example
+ * ```ts
+ * isBasicBlockDepth(18); // true
+ * ```
+ */
+export function isBasicBlockDepth(depth: ResNetDepth): boolean {
+  return depth === 18 || depth === 34;
 }
 
 function checkTrainableLayers(n: number): void {

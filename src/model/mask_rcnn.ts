@@ -4,7 +4,7 @@
  * `roi_heads.*`), so a torchvision checkpoint loads as it is.
  *
  * Shapes: N images of sizes Hi x Wi; batch [N, H, W, 3] (resized, padded to a multiple of 32);
- * FPN levels '0'..'pool' [N, H/4 .. H/64, W/4 .. W/64, 256]; P proposals per image;
+ * FPN levels '0'..'pool' [N, H/4 .. H/64, W/4 .. W/64, C] (C = fpnChannels, 256); P proposals per image;
  * D detections per image (boxes [D, 4] in original pixels); masks one crop per detection.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,8 +24,22 @@ import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '..
 export interface MaskRCNNConfig {
   /** Classes including the background; default 91 (COCO as torchvision numbers it). */
   numClasses?: number;
-  /** ResNet depth of the backbone, 50 (default) or 101. */
+  /**
+   * ResNet depth of the backbone: 50 (default) or 101 (bottleneck blocks), 18 or 34 (basic
+   * blocks), as torchvision's `resnet_fpn_backbone(backbone_name=...)`.
+   */
   depth?: ResNetDepth;
+  /**
+   * Channels of the FPN levels, and so of the RPN head, the box head's input and the mask head's
+   * input (torchvision's `BackboneWithFPN(out_channels=...)`); default 256.
+   */
+  fpnChannels?: number;
+  /** Units of the box head's two fully connected layers (`TwoMLPHead` representation_size); default 1024. */
+  representationSize?: number;
+  /** Output channels of the mask head's 3x3 convs (`MaskRCNNHeads` layers); default [256, 256, 256, 256]. */
+  maskLayers?: readonly number[];
+  /** Channels of the mask predictor's transposed conv (`MaskRCNNPredictor` dim_reduced); default 256. */
+  maskDimReduced?: number;
   /** Trainable ResNet stages from the top, 0-5; default 3. */
   trainableBackboneLayers?: number;
   /** Preprocessing: minSize 800, maxSize 1333, ImageNet mean/std. */
@@ -95,9 +109,17 @@ export class MaskRCNN extends TorchLayer {
     this.boxRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 7, samplingRatio: 2 });
     this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
     const layers = () => {
-      const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers });
-      const rpn = new RegionProposalNetwork(config.rpn);
-      const roiHeads = new RoIHeads({ numClasses: config.numClasses, detection: config.detection });
+      const channels = config.fpnChannels ?? 256;
+      const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers, outChannels: channels });
+      const rpn = new RegionProposalNetwork({ ...config.rpn, inChannels: channels });
+      const roiHeads = new RoIHeads({
+        numClasses: config.numClasses,
+        inChannels: channels,
+        representationSize: config.representationSize,
+        maskLayers: config.maskLayers,
+        maskDimReduced: config.maskDimReduced,
+        detection: config.detection,
+      });
       // Weights made lazily in build() must be made inside a seeded scope too.
       if (config.initSeed !== undefined) for (const l of [backbone, rpn, roiHeads]) l.ensureBuilt();
       return { backbone, rpn, roiHeads };
@@ -140,13 +162,13 @@ export class MaskRCNN extends TorchLayer {
       const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]); // proposals
       tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
       live.push(...rpn.proposals);
-      const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes); // [R, 7, 7, 256]
+      const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes); // [R, 7, 7, C]
       const detections = await this.roiHeads
         .detect(boxFeatures, rpn.proposals, batch.imageSizes, detection) // classify, regress, NMS
         .finally(() => boxFeatures.dispose());
       const maskProbs = tf.tidy(() => {
         const boxes = detections.map((d) => d.predBoxes);
-        const maskFeatures = this.maskRoiPool.forward(features, boxes, batch.imageSizes); // [D, 14, 14, 256]
+        const maskFeatures = this.maskRoiPool.forward(features, boxes, batch.imageSizes); // [D, 14, 14, C]
         const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
         return this.roiHeads.segment(maskFeatures, labels); // [D, 28, 28]
       });

@@ -34,8 +34,16 @@ export interface TrainConfig {
   readonly evalMaxImages?: number;
   /** Torchvision `.pth` to fine-tune from (loaded non-strictly: new predictor layers); default: from scratch. */
   readonly init?: string;
-  /** ResNet depth, 50 (default) or 101. */
+  /** ResNet depth: 18, 34 (basic blocks), 50 (default) or 101. */
   readonly depth?: ResNetDepth;
+  /** FPN channels (and so RPN head, box head and mask head inputs); default 256. */
+  readonly fpnChannels?: number;
+  /** Units of the box head's fc6 / fc7; default 1024. */
+  readonly representationSize?: number;
+  /** Output channels of the mask head's 3x3 convs; default [256, 256, 256, 256]. */
+  readonly maskLayers?: readonly number[];
+  /** Channels of the mask predictor's transposed conv; default 256. */
+  readonly maskDimReduced?: number;
   /** Trainable ResNet stages from the top, 0-5; default 3 (torchvision's default). */
   readonly trainableBackboneLayers?: number;
   /** RPN proposals kept per level before NMS while training; default 2000. */
@@ -96,12 +104,16 @@ export interface TrainConfig {
  * A checked configuration with every default filled in, except those that depend on the dataset
  * (lr, warmupIters, the length) and the optional features. Resolving it again gives it back.
  */
-export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'>> &
-  Pick<TrainConfig, 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'>;
+export type ResolvedTrainConfig = Required<Omit<TrainConfig, OptionalFields>> & Pick<TrainConfig, OptionalFields>;
+
+/** Fields left undefined by {@link resolveTrainConfig} when not given (the model's defaults apply). */
+type OptionalFields =
+  | 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'
+  | 'fpnChannels' | 'representationSize' | 'maskLayers' | 'maskDimReduced';
 
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
-  'train', 'val', 'evalMaxImages', 'init', 'depth', 'trainableBackboneLayers', 'rpnPreNmsTopN', 'rpnPostNmsTopN',
+  'train', 'val', 'evalMaxImages', 'init', 'depth', 'fpnChannels', 'representationSize', 'maskLayers', 'maskDimReduced', 'trainableBackboneLayers', 'rpnPreNmsTopN', 'rpnPostNmsTopN',
   'rpnBatchSizePerImage', 'roiBatchSizePerImage', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupIters',
   'warmupFactor', 'milestones', 'gamma', 'clipGradNorm', 'maxSteps', 'epochs', 'batchSize', 'minSizes', 'maxSize',
   'flipProbability', 'seed', 'outputDir', 'checkpointEvery', 'keep', 'evalEvery', 'logEvery', 'heapLimitGiB',
@@ -147,7 +159,11 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   val: dataset,
   evalMaxImages: integer(1),
   init: nonEmptyString,
-  depth: (v) => (v === 50 || v === 101 ? undefined : 'must be 50 or 101'),
+  depth: (v) => (v === 18 || v === 34 || v === 50 || v === 101 ? undefined : 'must be 18, 34, 50 or 101'),
+  fpnChannels: integer(1, 8192),
+  representationSize: integer(1, 8192),
+  maskLayers: (v) => (Array.isArray(v) && v.length >= 1 && v.length <= 16 && v.every((x) => integer(1, 8192)(x) === undefined) ? undefined : 'must be a list of 1 to 16 integers in [1, 8192]'),
+  maskDimReduced: integer(1, 8192),
   trainableBackboneLayers: integer(0, 5),
   rpnPreNmsTopN: integer(1),
   rpnPostNmsTopN: integer(1),

@@ -271,6 +271,10 @@ export class Trainer {
     const modelConfig: MaskRCNNConfig = {
       numClasses: dataset.numClasses,
       depth: c.depth,
+      fpnChannels: c.fpnChannels,
+      representationSize: c.representationSize,
+      maskLayers: c.maskLayers,
+      maskDimReduced: c.maskDimReduced,
       trainableBackboneLayers: c.trainableBackboneLayers,
       transform: { minSize: Math.min(...c.minSizes), maxSize: c.maxSize },
       // The run's seed drives every random choice, the initial weights included.

@@ -153,8 +153,8 @@ describe('hostile API inputs and lifecycle', () => {
       ['classes-100000', (j) => (j.modelTopology.config.numClasses = 100000), /model.json's config: numClasses must be an integer in \[2, 10000\] \(background included\), got 100000/],
       ['classes-5000', (j) => (j.modelTopology.config.numClasses = 5000), /the configuration says numClasses 5000 but the weights are for 5 classes \(roi_heads.box_predictor.cls_score.weight is \[1024, 5\]\); nothing was built/],
       ['classes-string', (j) => (j.modelTopology.config.numClasses = '5'), /numClasses must be an integer in \[2, 10000\] \(background included\), got '5'/],
-      ['depth-101', (j) => (j.modelTopology.config.depth = 101), /the configuration says depth 101 \(23 blocks in layer3\) but the weights have 6; nothing was built/],
-      ['depth-7', (j) => (j.modelTopology.config.depth = 7), /depth must be 50 or 101, got 7/],
+      ['depth-101', (j) => (j.modelTopology.config.depth = 101), /the configuration says depth 101 but the weights are of depth 50; nothing was built/],
+      ['depth-7', (j) => (j.modelTopology.config.depth = 7), /depth must be 18, 34, 50 or 101, got 7/],
       ['names-number', (j) => (j.userDefinedMetadata.classNames = 5), /model.json's classNames must be an array of strings/],
       ['names-short', (j) => (j.userDefinedMetadata.classNames = ['x', 'y']), /Error in load: classNames has 2 entries but the model has 5 classes/],
     ];
