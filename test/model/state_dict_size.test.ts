@@ -31,7 +31,7 @@ test.each([SMALL_18, SMALL_34])('the count equals the built model\'s state dict 
   const before = tf.memory().numTensors;
   const model = withoutInitialization(() => new MaskRCNN(config));
   let n = 0;
-  for (const [, p] of model.stateDict()) n += p.variable.shape.reduce((a, b) => a * b, 1);
+  for (const [, p] of model.stateDict()) n += p.variable.shape.reduce((a: number, b) => a * (b ?? 0), 1);
   model.dispose();
   expect(n).toBe(stateDictFloats(config));
   expect(tf.memory().numTensors).toBe(before);

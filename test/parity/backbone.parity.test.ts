@@ -1,5 +1,6 @@
 /**
- * Backbone parity with torchvision: same seeded weights, same photographs batched together.
+ * Backbone parity with torchvision: same seeded weights, same photographs batched together, for
+ * ResNet-50 (bottlenecks) and the small ResNet-18 (basic blocks, 64 FPN channels).
  * Bound: max|ours - ref| <= 1e-4 * max|ref| for the transformed batch and every level.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -9,7 +10,7 @@ import { loadStateDict } from '../../src/io/state_dict';
 import { GeneralizedRCNNTransform } from '../../src/transform/generalized_rcnn_transform';
 import { readImage } from '../../src/data/image_io';
 import { useBackend } from '../support/backends';
-import { describeParity, relativeMaxError } from '../support/parity_fixtures';
+import { describeParity, INFERENCE_VARIANTS, relativeMaxError } from '../support/parity_fixtures';
 
 const TOLERANCE = 1e-4;
 
@@ -17,12 +18,12 @@ function report(stage: string, e: { abs: number; scale: number; rel: number }, b
   console.log(`parity [${backend}] ${stage}: max|ours-ref| = ${e.abs.toExponential(3)}, max|ref| = ${e.scale.toExponential(3)}, relative ${e.rel.toExponential(3)}`);
 }
 
-describeParity('backbone parity with torchvision', (fx) => {
+for (const [variant, source] of INFERENCE_VARIANTS) describeParity(`backbone parity with torchvision, ${variant}`, (fx) => {
   let backbone: BackboneWithFpn;
 
   beforeAll(async () => {
     await useBackend('wasm');
-    backbone = new BackboneWithFpn();
+    backbone = new BackboneWithFpn({ depth: fx.config.depth, outChannels: fx.config.fpnChannels });
     const sd = await readTorchStateDict(fx.checkpointPath);
     const r = loadStateDict(backbone, sd, { prefix: 'backbone.', source: fx.checkpointPath });
     expect(r.missing).toEqual([]);
@@ -43,7 +44,7 @@ describeParity('backbone parity with torchvision', (fx) => {
         }),
       );
       const before = tf.memory().numTensors;
-      const batch = new GeneralizedRCNNTransform().forward(images);
+      const batch = new GeneralizedRCNNTransform(fx.config.transform).forward(images);
       const refSizes = fx.raw('transform/image_sizes');
       expect(batch.imageSizes).toEqual(refSizes.arraySync());
       refSizes.dispose();
@@ -92,4 +93,4 @@ describeParity('backbone parity with torchvision', (fx) => {
       tf.dispose([x, ...Object.values(c), ...Object.values(p)]);
     });
   });
-});
+}, source);

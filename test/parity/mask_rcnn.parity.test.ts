@@ -1,6 +1,8 @@
 /**
  * Mask R-CNN parity with torchvision: the RoI stages on torchvision's own inputs, then the whole
- * model through the public API on the photographs (PNG files, two sizes in one batch).
+ * model through the public API on the photographs (PNG files, two sizes in one batch); for
+ * maskrcnn_resnet50_fpn and for the small architecture of the shipped model (ResNet-18 basic
+ * blocks, 64 FPN channels, box head 256, mask head [64] x 4, mask predictor 64).
  * Bounds (issue 3): RoI features and head outputs within 1e-4 relative; >= 98% of torchvision's
  * detections matched (same label, IoU >= 0.99, |score difference| <= 1e-3) and >= 98% of ours
  * matched back; matched binary masks IoU >= 0.98 each and >= 0.995 on average.
@@ -10,7 +12,7 @@ import { fromTorchvision, MaskRCNNModel, maskToFull, Prediction } from '../../sr
 import { FPN_LEVELS, FpnFeatures } from '../../src/fpn/feature_pyramid_network';
 import { disposeDetections } from '../../src/postprocess/detections';
 import { BoxSet, matchBoxSets } from '../support/matching';
-import { describeParity, ParityFixtures, relativeMaxError } from '../support/parity_fixtures';
+import { describeParity, INFERENCE_VARIANTS, ParityFixtures, relativeMaxError } from '../support/parity_fixtures';
 
 const DETECTION_MATCH = { minIou: 0.99, maxScoreDiff: 1e-3 };
 
@@ -37,12 +39,12 @@ function expectDetectionsMatch(stage: string, theirs: BoxSet, ours: BoxSet): Int
   return forward;
 }
 
-describeParity('Mask R-CNN parity with torchvision [wasm]', (fx) => {
+for (const [variant, source] of INFERENCE_VARIANTS) describeParity(`Mask R-CNN parity with torchvision, ${variant} [wasm]`, (fx) => {
   let model: MaskRCNNModel;
   let imageSizes: [number, number][];
 
   beforeAll(async () => {
-    model = await fromTorchvision(fx.checkpointPath, { backend: 'wasm' });
+    model = await fromTorchvision(fx.checkpointPath, { backend: 'wasm', config: fx.config });
     const s = fx.raw('transform/image_sizes');
     imageSizes = s.arraySync() as [number, number][];
     s.dispose();
@@ -129,4 +131,4 @@ describeParity('Mask R-CNN parity with torchvision [wasm]', (fx) => {
     expect(min).toBeGreaterThanOrEqual(0.98);
     expect(mean).toBeGreaterThanOrEqual(0.995);
   });
-});
+}, source);

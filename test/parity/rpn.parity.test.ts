@@ -11,15 +11,15 @@ import { withoutInitialization } from '../../src/nn/torch_layer';
 import { RegionProposalNetwork } from '../../src/rpn/region_proposal_network';
 import { useBackend } from '../support/backends';
 import { matchedFraction } from '../support/matching';
-import { describeParity, relativeMaxError } from '../support/parity_fixtures';
+import { describeParity, INFERENCE_VARIANTS, relativeMaxError } from '../support/parity_fixtures';
 
-describeParity('RPN parity with torchvision [wasm]', (fx) => {
+for (const [variant, source] of INFERENCE_VARIANTS) describeParity(`RPN parity with torchvision, ${variant} [wasm]`, (fx) => {
   let rpn: RegionProposalNetwork;
   let features: FpnFeatures;
 
   beforeAll(async () => {
     await useBackend('wasm');
-    rpn = withoutInitialization(() => new RegionProposalNetwork());
+    rpn = withoutInitialization(() => new RegionProposalNetwork({ inChannels: fx.config.fpnChannels }));
     loadStateDict(rpn, await readTorchStateDict(fx.checkpointPath), { prefix: 'rpn.' });
     const levels = FPN_LEVELS.map((l) => fx.nhwc(`fpn/${l}`) as tf.Tensor4D);
     features = { '0': levels[0], '1': levels[1], '2': levels[2], '3': levels[3], pool: levels[4] };
@@ -66,4 +66,4 @@ describeParity('RPN parity with torchvision [wasm]', (fx) => {
     tf.dispose(out);
     expect(tf.memory().numTensors).toBe(before);
   });
-});
+}, source);

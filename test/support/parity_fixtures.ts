@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import type { MaskRCNNConfig } from '../../src/model/mask_rcnn';
 
 /** Where a set of fixtures lives and how to make it. */
 export interface FixtureSource {
@@ -21,6 +22,19 @@ export const INFERENCE_FIXTURES: FixtureSource = {
   dir: path.resolve(process.env.MASKRCNN_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'parity')),
   howTo: 'make them with `npm run fixtures` (needs Debian python3-torchvision and python3-skimage)',
 };
+/**
+ * Inference fixtures of the small architecture the shipped model has (ResNet-18, 64 FPN
+ * channels, light heads): `make_fixtures.py --variant small`; meta.config is its MaskRCNNConfig.
+ */
+export const SMALL_FIXTURES: FixtureSource = {
+  dir: path.resolve(process.env.MASKRCNN_SMALL_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'parity-small')),
+  howTo: 'make them with `npm run fixtures` (needs Debian python3-torchvision and python3-skimage)',
+};
+/** The inference fixture sets, each with the name the parity tests print. */
+export const INFERENCE_VARIANTS: readonly (readonly [string, FixtureSource])[] = [
+  ['ResNet-50-FPN', INFERENCE_FIXTURES],
+  ['ResNet-18-FPN small', SMALL_FIXTURES],
+];
 /** Training fixtures: tools/parity/make_training_fixtures.py (override with MASKRCNN_TRAINING_FIXTURES). */
 export const TRAINING_FIXTURES: FixtureSource = {
   dir: path.resolve(process.env.MASKRCNN_TRAINING_FIXTURES ?? path.join(__dirname, '..', '..', '.fixtures', 'training')),
@@ -75,6 +89,11 @@ export class ParityFixtures {
 
   get meta(): Record<string, unknown> {
     return this.index.meta;
+  }
+
+  /** The model configuration the fixtures were made with (`{}`: maskrcnn_resnet50_fpn). */
+  get config(): MaskRCNNConfig {
+    return (this.index.meta.config ?? {}) as MaskRCNNConfig;
   }
 
   get checkpointPath(): string {

@@ -1,20 +1,26 @@
 #!/usr/bin/python3
 """Reference fixtures from torchvision for the parity tests.
 
-Builds torchvision's maskrcnn_resnet50_fpn(weights=None, weights_backbone=None) under a fixed
+Variant r50 (default): torchvision's maskrcnn_resnet50_fpn(weights=None, weights_backbone=None).
+Variant small: the architecture of the model that ships in weights/, as torchvision builds it
+from its parts: resnet18 (BasicBlock, FrozenBatchNorm2d) in BackboneWithFPN with 64 channels,
+TwoMLPHead(64 * 7 * 7, 256), MaskRCNNHeads(64, [64] * 4, 1), MaskRCNNPredictor(64, 64, 7),
+images resized to 320-512; index.json's meta.config is the same model as our MaskRCNNConfig.
+
+Builds the model under a fixed
 seed, randomises every FrozenBatchNorm2d (weight, bias, running mean and var, so that the
 mapping of each buffer is really exercised), saves the state_dict with torch.save, and records
 the output of every stage on real photographs (skimage's chelsea 300x451 and coffee 400x600:
 sizes that are not multiples of 32, batched together).
 
-Output (git-ignored): .fixtures/parity/
+Output (git-ignored): .fixtures/parity/ (variant small: .fixtures/parity-small/)
   maskrcnn_seeded.pth        the state_dict (torch.save zip format)
   images/<name>.png          the input photographs, lossless
   index.json                 {name: {shape, dtype, file}} for every recorded tensor
   tensors/<name>.bin         raw little-endian data (float32, or int32 for integer tensors)
 
 Tensors keep torchvision's layout (NCHW for feature maps); the tests convert.
-Run: /usr/bin/python3 tools/parity/make_fixtures.py [--out DIR]
+Run: /usr/bin/python3 tools/parity/make_fixtures.py [--variant r50|small] [--out DIR]
 """
 import argparse
 import json
@@ -49,8 +55,51 @@ MASK_LOGIT_GAIN = 0.02
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", ".fixtures", "parity"))
-    return p.parse_args()
+    p.add_argument("--variant", choices=("r50", "small"), default="r50")
+    p.add_argument("--out", default=None)
+    a = p.parse_args()
+    if a.out is None:
+        a.out = os.path.join(os.path.dirname(__file__), "..", "..", ".fixtures", "parity" if a.variant == "r50" else "parity-small")
+    return a
+
+
+# The small variant, as our MaskRCNNConfig names it (written to meta.config for the tests).
+SMALL_CONFIG = {
+    "depth": 18,
+    "fpnChannels": 64,
+    "representationSize": 256,
+    "maskLayers": [64, 64, 64, 64],
+    "maskDimReduced": 64,
+    "numClasses": 7,
+    "transform": {"minSize": 320, "maxSize": 512},
+}
+
+
+def build_small_model():
+    """torchvision's MaskRCNN from its parts, the way a torchvision user configures a small one."""
+    from torchvision.models import resnet18, resnet34
+    from torchvision.models.detection import MaskRCNN
+    from torchvision.models.detection.backbone_utils import BackboneWithFPN
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+    from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+    from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+    c = SMALL_CONFIG
+    body = {18: resnet18, 34: resnet34}[c["depth"]](weights=None, norm_layer=FrozenBatchNorm2d)
+    layers = {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}
+    backbone = BackboneWithFPN(body, layers, [64, 128, 256, 512], c["fpnChannels"], extra_blocks=LastLevelMaxPool())
+    k = c["numClasses"]
+    f = c["representationSize"]
+    return MaskRCNN(
+        backbone,
+        num_classes=None,
+        min_size=c["transform"]["minSize"],
+        max_size=c["transform"]["maxSize"],
+        box_head=TwoMLPHead(c["fpnChannels"] * 7 * 7, f),
+        box_predictor=FastRCNNPredictor(f, k),
+        mask_head=MaskRCNNHeads(c["fpnChannels"], c["maskLayers"], 1),
+        mask_predictor=MaskRCNNPredictor(c["maskLayers"][-1], c["maskDimReduced"], k),
+    )
 
 
 class Recorder:
@@ -118,7 +167,7 @@ def main():
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
 
-    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None) if args.variant == "r50" else build_small_model()
     n_bn = randomise_frozen_bn(model, gen)
     model.roi_heads.box_predictor.cls_score.weight.mul_(CLS_SCORE_GAIN)
     model.rpn.head.cls_logits.weight.mul_(RPN_OBJECTNESS_GAIN)
@@ -198,6 +247,8 @@ def main():
         "rpn_objectness_gain": RPN_OBJECTNESS_GAIN,
         "rpn_delta_gain": RPN_DELTA_GAIN,
         "mask_logit_gain": MASK_LOGIT_GAIN,
+        "variant": args.variant,
+        "config": SMALL_CONFIG if args.variant == "small" else {},
     }
     rec.write_index(meta)
     print(f"make_fixtures: wrote {len(rec.index)} tensors and the seeded state_dict to {out}")
