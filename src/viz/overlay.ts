@@ -25,7 +25,15 @@ import { DEFAULT_PALETTE, paletteColor, RgbColor } from './palette';
  */
 export type ColorBy = 'instance' | 'label';
 
-/** Options of {@link drawDetections}; every field has a default. */
+/**
+ * Options of {@link drawDetections}; every field has a default.
+ *
+ * @example
+ * ```ts
+ * const options: OverlayOptions = { scoreThreshold: 0.5, alpha: 0.4, showBoxes: false, colorBy: 'label' };
+ * const picture = drawDetections(pixels, prediction, options);
+ * ```
+ */
 export interface OverlayOptions {
   /** Draw only detections with `score >= scoreThreshold`; default 0 (everything given). */
   scoreThreshold?: number;

@@ -5,7 +5,15 @@
  * Pure TypeScript with no Node imports: it runs in browsers.
  */
 
-/** An sRGB colour, 0-255 per channel. */
+/**
+ * An sRGB colour, 0-255 per channel.
+ *
+ * @example
+ * ```ts
+ * const orange: RgbColor = [245, 130, 48];
+ * drawDetections(pixels, prediction, { palette: [orange, [0, 130, 200]] });
+ * ```
+ */
 export type RgbColor = readonly [number, number, number];
 
 /**
