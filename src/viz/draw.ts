@@ -110,12 +110,17 @@ export function blendMask(image: RgbaImage, mask: MaskWindow, color: RgbColor, a
   const keep = 1 - alpha;
   const [c0, c1, c2] = [alpha * color[0], alpha * color[1], alpha * color[2]];
   const a = 255 * alpha;
-  forEachMaskPixel(image, mask, (i) => {
-    d[i] = Math.round(c0 + keep * d[i]);
-    d[i + 1] = Math.round(c1 + keep * d[i + 1]);
-    d[i + 2] = Math.round(c2 + keep * d[i + 2]);
-    d[i + 3] = Math.round(a + keep * d[i + 3]);
-  });
+  const { x, y, width: mw, data: m } = mask;
+  const { r0, r1, col0, col1 } = visibleWindow(image, mask);
+  for (let r = r0; r < r1; r++) {
+    for (let c = col0, q = r * mw + c, i = 4 * ((y + r) * image.width + x + c); c < col1; c++, q++, i += 4) {
+      if (m[q] === 0) continue;
+      d[i] = Math.round(c0 + keep * d[i]);
+      d[i + 1] = Math.round(c1 + keep * d[i + 1]);
+      d[i + 2] = Math.round(c2 + keep * d[i + 2]);
+      d[i + 3] = Math.round(a + keep * d[i + 3]);
+    }
+  }
 }
 
 /**
@@ -131,32 +136,39 @@ export function blendMask(image: RgbaImage, mask: MaskWindow, color: RgbColor, a
 export function outlineMask(image: RgbaImage, mask: MaskWindow, color: RgbColor, width: number): void {
   const w = Math.round(width);
   if (w <= 0) return;
-  const { width: mw, height: mh, data: m } = mask;
-  const outside = (r: number, c: number): boolean => r < 0 || r >= mh || c < 0 || c >= mw || m[r * mw + c] === 0;
-  forEachMaskPixel(image, mask, (i, r, c) => {
-    for (let dr = -w; dr <= w; dr++) {
-      for (let dc = -w; dc <= w; dc++) {
-        if (outside(r + dr, c + dc)) {
-          putOpaque(image.data, i, color);
-          return;
-        }
-      }
-    }
-  });
-}
-
-/** Calls `f(byte index, window row, window column)` for each mask pixel that lies in the image. */
-function forEachMaskPixel(image: RgbaImage, mask: MaskWindow, f: (i: number, r: number, c: number) => void): void {
   const { x, y, width: mw, height: mh, data: m } = mask;
-  const r0 = Math.max(0, -y);
-  const r1 = Math.min(mh, image.height - y);
-  const c0 = Math.max(0, -x);
-  const c1 = Math.min(mw, image.width - x);
+  // The interior is the mask eroded by a (2w+1)-pixel square, which separates into a row pass
+  // and a column pass over run lengths: O(window) whatever w, where testing every neighbour
+  // made a 2-pixel outline cost 25 reads per mask pixel (twice the time of the fill).
+  const span = 2 * w + 1;
+  const run = new Int32Array(mw * mh);
+  const rowsOk = new Uint8Array(mw * mh); // the whole row segment [c - w, c + w] is set
+  for (let r = 0; r < mh; r++) {
+    let n = 0;
+    for (let c = 0; c < mw; c++) run[r * mw + c] = n = m[r * mw + c] !== 0 ? n + 1 : 0;
+    for (let c = 0; c + w < mw; c++) rowsOk[r * mw + c] = run[r * mw + c + w] >= span ? 1 : 0;
+  }
+  for (let c = 0; c < mw; c++) {
+    let n = 0;
+    for (let r = 0; r < mh; r++) run[r * mw + c] = n = rowsOk[r * mw + c] !== 0 ? n + 1 : 0;
+  }
+  const { r0, r1, col0, col1 } = visibleWindow(image, mask);
   for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) {
-      if (m[r * mw + c] !== 0) f(4 * ((y + r) * image.width + x + c), r, c);
+    for (let c = col0, q = r * mw + c; c < col1; c++, q++) {
+      const interior = r + w < mh && run[q + w * mw] >= span;
+      if (m[q] !== 0 && !interior) putOpaque(image.data, 4 * ((y + r) * image.width + x + c), color);
     }
   }
+}
+
+/** The rows [r0, r1) and columns [col0, col1) of a mask's window that lie in the image. */
+function visibleWindow(image: RgbaImage, mask: MaskWindow): { r0: number; r1: number; col0: number; col1: number } {
+  return {
+    r0: Math.max(0, -mask.y),
+    r1: Math.min(mask.height, image.height - mask.y),
+    col0: Math.max(0, -mask.x),
+    col1: Math.min(mask.width, image.width - mask.x),
+  };
 }
 
 /**

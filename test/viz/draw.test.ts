@@ -1,6 +1,7 @@
 import { FONT_CHARACTERS, FONT_METRICS, glyphRows } from '../../src/viz/bitmap_font';
 import { blendMask, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, RgbaImage, strokeRect } from '../../src/viz/draw';
 import { contrastTextColor, DEFAULT_PALETTE, paletteColor } from '../../src/viz/palette';
+import { Rng } from '../../src/util/random';
 import { pixel } from './scenes';
 
 /** A `width x height` RGBA image of one colour. */
@@ -114,6 +115,30 @@ describe('drawing primitives', () => {
     const edge = canvas(5, 4);
     outlineMask(edge, { x: 0, y: 0, width: 5, height: 4, data: new Uint8Array(20).fill(1) }, [255, 255, 255], 1);
     expect(art(edge, WHITE)).toEqual(['#####', '#...#', '#...#', '#####']);
+  });
+
+  test('outlineMask equals a naive neighbour loop on random masks, widths 1-3, windows partly outside', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 30; trial++) {
+      const [mw, mh] = [rng.int(1, 15), rng.int(1, 12)];
+      const data = Uint8Array.from({ length: mw * mh }, () => (rng.float() < 0.7 ? 1 : 0));
+      const mask = { x: rng.int(-4, 8), y: rng.int(-4, 8), width: mw, height: mh, data };
+      const w = 1 + (trial % 3);
+      const got = canvas(12, 10);
+      outlineMask(got, mask, [255, 255, 255], w);
+      const want = canvas(12, 10);
+      const set = (r: number, c: number): boolean => r >= 0 && r < mh && c >= 0 && c < mw && data[r * mw + c] !== 0;
+      for (let r = 0; r < mh; r++) {
+        for (let c = 0; c < mw; c++) {
+          const [px, py] = [mask.x + c, mask.y + r];
+          if (!set(r, c) || px < 0 || py < 0 || px >= 12 || py >= 10) continue;
+          let edge = false;
+          for (let dr = -w; dr <= w; dr++) for (let dc = -w; dc <= w; dc++) edge ||= !set(r + dr, c + dc);
+          if (edge) want.data.set(WHITE, 4 * (py * 12 + px));
+        }
+      }
+      expect([trial, ...art(got, WHITE)]).toEqual([trial, ...art(want, WHITE)]);
+    }
   });
 
   test('drawTextTag: background in the tag colour, text by contrast', () => {
