@@ -33,7 +33,6 @@
  */
 export const FONT_METRICS = Object.freeze({ glyphWidth: 5, glyphHeight: 9, advance: 6 });
 
-// prettier-ignore
 const GLYPH_HEX: Readonly<Record<string, string>> = {
   A: '0e11111f111111', B: '1e11111e11111e', C: '0e11101010110e', D: '1e11111111111e',
   E: '1f10101e10101f', F: '1f10101e101010', G: '0e11101711110f', H: '1111111f111111',

@@ -174,8 +174,8 @@ export function resolveOverlayOptions(options: OverlayOptions = {}, where = 'dra
  * detection keeps its colour whatever `scoreThreshold` hides) or, with `colorBy: 'label'`,
  * `palette[label % n]`. Boxes cover the pixels `round(x1) .. round(x2) - 1` and
  * `round(y1) .. round(y2) - 1`, their lines drawn inside. A label tag sits on top of its box,
- * left-aligned with it; where the box touches the top of the image it goes inside the box, and
- * it is moved in to stay within the image.
+ * left-aligned with it; where there is no room above the box it goes inside it, and it is moved
+ * sideways to stay within the image.
  *
  * @throws Error naming the problem: invalid options (all listed), an image whose size differs
  * from the prediction's (both sizes named), a malformed image, box or mask (the detection's index).
@@ -202,25 +202,24 @@ export function renderDetections(image: PixelBuffer, prediction: Prediction, opt
   checkPrediction(prediction, picture, where);
   const { width, height } = picture;
 
+  const dets = prediction.detections;
+  dets.forEach((d, i) => checkDetection(d, i, where));
   // Indices of the detections drawn, by increasing score, so that the best ends up on top.
-  const drawn = prediction.detections
-    .map((d, i) => {
-      checkDetection(d, i, where);
-      return i;
-    })
-    .filter((i) => prediction.detections[i].score >= o.scoreThreshold)
-    .sort((a, b) => prediction.detections[a].score - prediction.detections[b].score || b - a);
-  const colorOf = (i: number): RgbColor => paletteColor(o.colorBy === 'label' ? prediction.detections[i].label : i, o.palette);
+  const drawn = dets
+    .map((_, i) => i)
+    .filter((i) => dets[i].score >= o.scoreThreshold)
+    .sort((a, b) => dets[a].score - dets[b].score || b - a);
+  const colorOf = (i: number): RgbColor => paletteColor(o.colorBy === 'label' ? dets[i].label : i, o.palette);
 
   if (o.showMasks) {
     for (const i of drawn) {
-      const window = maskWindow(prediction.detections[i].mask, width, height, where, i);
+      const window = maskWindow(dets[i].mask, width, height, where, i);
       blendMask(picture, window, colorOf(i), o.alpha);
       outlineMask(picture, window, colorOf(i), o.outlineWidth);
     }
   }
   const pixelBox = (i: number): [number, number, number, number] => {
-    const [x1, y1, x2, y2] = prediction.detections[i].box.map(Math.round);
+    const [x1, y1, x2, y2] = dets[i].box.map(Math.round);
     return [x1, y1, Math.max(x1, x2 - 1), Math.max(y1, y2 - 1)];
   };
   if (o.showBoxes) {
@@ -232,7 +231,7 @@ export function renderDetections(image: PixelBuffer, prediction: Prediction, opt
   if (o.showLabels) {
     const scale = o.textScale === 'auto' ? Math.max(1, Math.floor(Math.min(width, height) / 400)) : o.textScale;
     for (const i of drawn) {
-      const d = prediction.detections[i];
+      const d = dets[i];
       const text = `${d.labelName} ${d.score.toFixed(2)}`;
       const tag = measureTextTag(text, scale);
       const [left, top] = pixelBox(i);
