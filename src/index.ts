@@ -42,6 +42,10 @@ export * from './io/state_dict';
 export * from './io/native_weights';
 export * from './io/file_handler';
 
+// Pictures of predictions: the drawing runs in browsers, the PNG writer needs Node.
+export * from './viz';
+export * from './viz/png';
+
 // Data and evaluation.
 export * from './data';
 export * from './util/random';
