@@ -17,6 +17,8 @@ export * from './api/coco_results';
 export * from './api/evaluate_model';
 export * from './backend';
 export * from './model/mask_rcnn';
+export * from './model/stage_clock';
+export * from './model/state_dict_size';
 export * from './model/coco_names';
 
 // The pipeline, stage by stage.
@@ -27,6 +29,7 @@ export * from './nn/conv2d';
 export * from './backbone/frozen_batch_norm';
 export * from './backbone/conv_bn';
 export * from './backbone/bottleneck';
+export * from './backbone/basic_block';
 export * from './backbone/resnet';
 export * from './backbone/backbone_with_fpn';
 export * from './fpn/feature_pyramid_network';

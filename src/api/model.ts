@@ -15,6 +15,7 @@ import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle, maskToFull } fr
 import { COCO_CATEGORY_NAMES } from '../model/coco_names';
 import { disposeMaskRCNNDetections, MaskRCNN, MaskRCNNConfig } from '../model/mask_rcnn';
 import { stateDictFloats } from '../model/state_dict_size';
+import { StageClock, StageTimes } from '../model/stage_clock';
 import { isBasicBlockDepth, RESNET_BLOCKS, RESNET_DEPTHS, ResNetDepth } from '../backbone/resnet';
 
 /** Raw pixels, e.g. a browser ImageData (RGBA) or a decoded grayscale/RGB buffer. */
@@ -145,6 +146,13 @@ export class MaskRCNNModel {
   private disposed = false;
 
   /**
+   * Milliseconds per stage (decode, transform, backbone, rpn, box_head, mask_head,
+   * postprocess) of the last {@link MaskRCNNModel.predict} call, for the whole batch; undefined
+   * before the first. See {@link StageClock} for what the times mean on async backends.
+   */
+  lastStageTimes: StageTimes | undefined;
+
+  /**
    * True once {@link MaskRCNNModel.dispose} was called; the model cannot be used any more.
    *
    * @example
@@ -176,14 +184,18 @@ export class MaskRCNNModel {
     const tensors: tf.Tensor3D[] = [];
     const owned: tf.Tensor3D[] = [];
     try {
+      const clock = new StageClock();
       for (let i = 0; i < inputs.length; i++) {
         const t = await toTensor(inputs[i], i, o.maxPixels);
         tensors.push(t);
         if (t !== inputs[i]) owned.push(t);
       }
-      const results = await this.network.forward(tensors, { scoreThresh: o.scoreThreshold, detectionsPerImg: o.maxDetections });
+      clock.lap('decode');
+      const results = await this.network.forward(tensors, { scoreThresh: o.scoreThreshold, detectionsPerImg: o.maxDetections }, clock);
       try {
         const predictions = await Promise.all(results.map(async (r) => this.toPrediction(r.boxes, r.scores, r.labels, r.masks, r.imageSize, o)));
+        clock.lap('postprocess');
+        this.lastStageTimes = clock.times;
         return predictions as Prediction<MaskOfFormat<F>>[];
       } finally {
         disposeMaskRCNNDetections(results);

@@ -19,6 +19,7 @@ import { resizeBoxes } from '../postprocess/resize_boxes';
 import { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
 import { RegionProposalNetwork, RegionProposalNetworkOptions } from '../rpn/region_proposal_network';
 import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '../transform/generalized_rcnn_transform';
+import { StageClock } from './stage_clock';
 
 /** Configuration of {@link MaskRCNN}; every field defaults to maskrcnn_resnet50_fpn's. */
 export interface MaskRCNNConfig {
@@ -139,39 +140,45 @@ export class MaskRCNN extends TorchLayer {
    * Inference, as torchvision's `model.eval()(images)`. Images are `[H, W, 3]` tensors, int32
    * 0-255 or float32 0-1, of any sizes.
    */
-  async forward(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}): Promise<MaskRCNNDetections[]> {
-    const stages = await this.stages(images, detection);
+  async forward(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}, clock?: StageClock): Promise<MaskRCNNDetections[]> {
+    const stages = await this.stages(images, detection, clock);
     try {
       return await this.postprocess(stages);
     } finally {
       disposeStages(stages);
+      clock?.lap('postprocess');
     }
   }
 
   /**
    * Runs every stage and returns all of their outputs (for notebooks and parity tests); the
-   * caller frees them with {@link disposeStages}.
+   * caller frees them with {@link disposeStages}. A `clock` gets the time of each stage.
    */
-  async stages(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}): Promise<MaskRCNNStages> {
+  async stages(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}, clock?: StageClock): Promise<MaskRCNNStages> {
     const batch = this.transform.forward(images); // normalise, resize, pad to 32
+    clock?.lap('transform');
     const [, height, width] = batch.images.shape;
     const live: tf.Tensor[] = [batch.images];
     try {
       const features = this.backbone.forward(batch.images); // C2-C5 -> P2-P6
+      clock?.lap('backbone');
       live.push(...Object.values(features));
       const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]); // proposals
       tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
+      clock?.lap('rpn');
       live.push(...rpn.proposals);
       const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes); // [R, 7, 7, C]
       const detections = await this.roiHeads
         .detect(boxFeatures, rpn.proposals, batch.imageSizes, detection) // classify, regress, NMS
         .finally(() => boxFeatures.dispose());
+      clock?.lap('box_head');
       const maskProbs = tf.tidy(() => {
         const boxes = detections.map((d) => d.predBoxes);
         const maskFeatures = this.maskRoiPool.forward(features, boxes, batch.imageSizes); // [D, 14, 14, C]
         const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
         return this.roiHeads.segment(maskFeatures, labels); // [D, 28, 28]
       });
+      clock?.lap('mask_head');
       return { batch, features, proposals: rpn.proposals, detections, maskProbs };
     } catch (e) {
       tf.dispose(live);

@@ -29,7 +29,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2400, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false };
+  const a: Args = { out: 'runs/demo-model', steps: 1500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -78,8 +78,8 @@ async function main(): Promise<void> {
     optimizer: 'adamw',
     lr: a.lr,
     weightDecay: 1e-4,
-    warmupIters: 200,
-    milestones: [Math.round(a.steps * 0.75), Math.round(a.steps * 0.92)],
+    warmupIters: 100,
+    milestones: [Math.round(a.steps * 0.7), Math.round(a.steps * 0.9)],
     clipGradNorm: 10,
     maxSteps: a.steps,
     rpnPreNmsTopN: 600,
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     flipProbability: 0.5,
     seed: DEMO_SEEDS.training,
     checkpointEvery: 200,
-    evalEvery: 600,
+    evalEvery: 500,
     evalMaxImages: 30,
     keep: 2,
     logEvery: 25,
