@@ -15,6 +15,7 @@
 export * from './api/model';
 export * from './api/coco_results';
 export * from './api/evaluate_model';
+export * from './api/shipped_model';
 export * from './backend';
 export * from './model/mask_rcnn';
 export * from './model/stage_clock';

@@ -15,7 +15,7 @@ import * as path from 'path';
 import '@tensorflow/tfjs-backend-wasm';
 import { runTrain } from '../../src/cli/train_command';
 import { generateShapesDataset } from '../../src/data/shapes';
-import { DEMO_IMAGE, DEMO_MODEL_CONFIG, DEMO_SEEDS } from './demo_spec';
+import { SHIPPED_MODEL_CONFIG, SHIPPED_MODEL_IMAGES, SHIPPED_MODEL_SEEDS } from '../../src/api/shipped_model';
 
 interface Args {
   out: string;
@@ -57,21 +57,21 @@ async function main(): Promise<void> {
   const out = path.resolve(a.out);
   fs.mkdirSync(out, { recursive: true });
   const data = (name: string, numImages: number, seed: number) =>
-    generateShapesDataset({ outDir: path.join(out, name), numImages, seed, overwrite: true, ...DEMO_IMAGE });
+    generateShapesDataset({ outDir: path.join(out, name), numImages, seed, overwrite: true, ...SHIPPED_MODEL_IMAGES });
   if (!a.resume) {
-    const train = await data('train', a.trainImages, DEMO_SEEDS.train);
-    const val = await data('val', a.valImages, DEMO_SEEDS.heldOut);
+    const train = await data('train', a.trainImages, SHIPPED_MODEL_SEEDS.train);
+    const val = await data('val', a.valImages, SHIPPED_MODEL_SEEDS.heldOut);
     console.log(`datasets: ${train.numImages} training images (${train.numAnnotations} shapes), ${val.numImages} held-out (${val.numAnnotations})`);
   }
   const config = {
     train: { annotationFile: 'train/instances.json', imagesDir: 'train/images' },
     val: { annotationFile: 'val/instances.json', imagesDir: 'val/images' },
     outputDir: 'run',
-    ...DEMO_MODEL_CONFIG,
+    ...SHIPPED_MODEL_CONFIG,
     // ResNet-18 from scratch: every stage trains (FrozenBN stays at identity).
     trainableBackboneLayers: 5,
-    minSizes: [DEMO_IMAGE.height],
-    maxSize: DEMO_IMAGE.width,
+    minSizes: [SHIPPED_MODEL_IMAGES.height],
+    maxSize: SHIPPED_MODEL_IMAGES.width,
     batchSize: a.batch,
     // AdamW: from scratch and without normalisation (FrozenBN at identity) it trains where SGD
     // at the reference's lr needs far longer schedules.
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     rpnBatchSizePerImage: 128,
     roiBatchSizePerImage: 64,
     flipProbability: 0.5,
-    seed: DEMO_SEEDS.training,
+    seed: SHIPPED_MODEL_SEEDS.training,
     checkpointEvery: 200,
     evalEvery: 500,
     evalMaxImages: 30,
