@@ -41,6 +41,7 @@ export * from './io';
 export * from './io/state_dict';
 export * from './io/native_weights';
 export * from './io/file_handler';
+export * from './io/quantization';
 
 // Data and evaluation.
 export * from './data';
