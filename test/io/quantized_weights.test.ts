@@ -6,7 +6,7 @@
  * - the uint8 quantizer: error within scale / 2 of each value, min and max exact, a constant
  *   tensor exact, decoded by tfjs's own decodeWeights;
  * - which tensors are quantized (rank >= 2, at least minElements values, float32 only, what the
- *   format can hold);
+ *   format can hold), and the bytes a quantized spec occupies;
  * - a FeaturePyramidNetwork saved with each quantization: shard bytes, reloaded with our loader
  *   and with tf.io.decodeWeights within the error bound, biases exact, no tensor leaked;
  * - a whole MaskRCNNModel saved quantized and loaded back with `load`.
@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { load, MaskRCNNModel } from '../../src/api/model';
 import { FeaturePyramidNetwork } from '../../src/fpn/feature_pyramid_network';
-import { NodeFileHandler } from '../../src/io/file_handler';
+import { NodeFileHandler, weightSpecBytes } from '../../src/io/file_handler';
 import { loadWeights, saveWeights } from '../../src/io/native_weights';
 import {
   DEFAULT_QUANTIZE_MIN_ELEMENTS,
@@ -281,6 +281,24 @@ describe('quantizeWeightData', () => {
     );
     expect(() => quantizeWeightData(data, spec, { quantization: 'uint8', minElements: -1 })).toThrow(/options.minElements is -1; expected an integer >= 0/);
     expect(() => quantizeWeightData(new ArrayBuffer(2), spec, { quantization: 'uint8' })).toThrow(/the weight data ends inside weight 'w'/);
+  });
+});
+
+describe('weightSpecBytes of quantized specs', () => {
+  it('counts the stored values at their quantized size; uint16 (TF.js converter) is read too', () => {
+    const spec = (quantization?: tf.io.WeightsManifestEntry['quantization']): tf.io.WeightsManifestEntry => ({
+      name: 'conv.weight',
+      shape: [3, 3, 2, 4],
+      dtype: 'float32',
+      ...(quantization ? { quantization } : {}),
+    });
+    expect(weightSpecBytes(spec(), 'm')).toBe(288);
+    expect(weightSpecBytes(spec({ dtype: 'float16' }), 'm')).toBe(144);
+    expect(weightSpecBytes(spec({ dtype: 'uint8', scale: 0.1, min: -1 }), 'm')).toBe(72);
+    expect(weightSpecBytes(spec({ dtype: 'uint16', scale: 0, min: 2 }), 'm')).toBe(144);
+    expect(() => weightSpecBytes(spec({ dtype: 'uint16', scale: 1e34, min: 0 }), 'm')).toThrow(
+      "Error loading m: weight spec 'conv.weight' has quantization min 0 and scale 1e+34, which decode beyond the float32 range",
+    );
   });
 });
 
