@@ -45,6 +45,7 @@ export * from './io';
 export * from './io/state_dict';
 export * from './io/native_weights';
 export * from './io/file_handler';
+export * from './io/quantization';
 
 // Pictures of predictions: the drawing runs in browsers, the PNG writer needs Node.
 export * from './viz';

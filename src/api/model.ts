@@ -9,6 +9,7 @@ import { DEFAULT_MAX_PIXELS, readImage } from '../data/image_io';
 import { loadStateDict, LoadReport } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
+import { type QuantizeOptions, checkQuantizeOptions } from '../io/quantization';
 import { withoutInitialization } from '../nn/torch_layer';
 import { MaskCrop } from '../postprocess/paste_masks';
 import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle, maskToFull } from './detection_masks';
@@ -230,12 +231,26 @@ export class MaskRCNNModel {
     return { height, width, detections };
   }
 
-  /** Saves the weights and configuration as model.json + shards (loadable with {@link load}). */
-  async save(location: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+  /**
+   * Saves the weights and configuration as model.json + shards (loadable with {@link load}).
+   * `options.quantization` stores the large float32 weights as `'float16'` (about half the
+   * bytes) or `'uint8'` (about a quarter); biases and batch-norm buffers stay float32, and
+   * `load` needs nothing more (see {@link QuantizeOptions}).
+   *
+   * @example
+   * ```ts
+   * await model.save('file://models/shapes');
+   * await model.save('file://weights/shapes', { quantization: 'float16' });
+   * ```
+   */
+  async save(location: string | tf.io.IOHandler, options: QuantizeOptions = {}): Promise<tf.io.SaveResult> {
     this.checkNotDisposed('save');
+    checkQuantizeOptions(options, 'save');
     return saveWeights(this.network, location, {
       config: { ...this.network.config, numClasses: this.network.numClasses } as Record<string, unknown>,
       metadata: { classNames: [...this.classNames] },
+      quantization: options.quantization,
+      minElements: options.minElements,
     });
   }
 

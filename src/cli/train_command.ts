@@ -1,5 +1,5 @@
 /**
- * `maskrcnn train --config train.json [--resume]`: trains on a COCO-format dataset folder with
+ * `maskrcnn train --config train.json [--resume] [--quantize float16|uint8]`: trains on a COCO-format dataset folder with
  * the settings of a JSON file (see `TrainConfig`), with a progress bar, a loss line every
  * `logEvery` steps, checkpoints, and box / mask AP on the held-out set.
  */
@@ -11,6 +11,7 @@ import { SingleBar } from 'cli-progress';
 import '@tensorflow/tfjs-backend-wasm';
 import { describeBackend, selectBackend } from '../backend';
 import { registerWasmTrainingKernels } from '../kernels/register';
+import { WEIGHT_QUANTIZATIONS, type WeightQuantization } from '../io/quantization';
 import { LOSS_NAMES } from '../losses/names';
 import { resolveTrainConfig, type ResolvedTrainConfig } from '../train/train_config';
 import { Trainer, type StepInfo, type TrainerOptions, type TrainResult } from '../train/trainer';
@@ -32,6 +33,8 @@ export interface TrainCommandOptions {
   backend?: string;
   /** false: no progress bar (shown only when stderr is a terminal anyway). */
   progress?: boolean;
+  /** Store the final model's large float32 weights as float16 or uint8 (checkpoints stay float32). */
+  quantize?: string;
 }
 
 /**
@@ -89,6 +92,10 @@ function lossLine(s: StepInfo): string {
  * ```
  */
 export async function runTrain(o: TrainCommandOptions, deps: TrainerOptions = {}): Promise<TrainResult> {
+  if (o.quantize !== undefined && !WEIGHT_QUANTIZATIONS.includes(o.quantize as WeightQuantization)) {
+    throw new Error(`Error in train: --quantize is '${o.quantize}'; expected ${WEIGHT_QUANTIZATIONS.join(' or ')}`);
+  }
+  const quantization = o.quantize as WeightQuantization | undefined;
   const config = readTrainConfig(o.config);
   const log = deps.log ?? console.log;
   registerWasmTrainingKernels();
@@ -123,8 +130,8 @@ export async function runTrain(o: TrainCommandOptions, deps: TrainerOptions = {}
     log(`training ${trainer.dataset.length} images, ${trainer.dataset.numClasses - 1} classes; ${trainer.totalSteps} steps from step ${trainer.step}`);
     const result = await trainer.run();
     if (barStarted) bar.stop();
-    const saved = await trainer.saveModel();
-    log(`done: ${result.steps} steps, ${result.imagesPerSecond.toFixed(2)} img/s; model saved to ${saved}`);
+    const saved = await trainer.saveModel(undefined, { quantization });
+    log(`done: ${result.steps} steps, ${result.imagesPerSecond.toFixed(2)} img/s; model saved to ${saved}${quantization ? ` (${quantization})` : ''}`);
     return result;
   } finally {
     if (barStarted) bar.stop();
@@ -150,6 +157,7 @@ export function registerTrainCommand(program: Command, deps: TrainerOptions = {}
     .option('--resume', 'continue from the newest checkpoint in outputDir')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu')
     .option('--no-progress', 'no progress bar')
+    .option('--quantize <type>', 'save the final model with its large weights as float16 (~2x smaller) or uint8 (~4x); checkpoints stay float32')
     .action(async (opts: TrainCommandOptions) => {
       await runTrain(opts, deps);
     });

@@ -57,14 +57,42 @@ export interface ShardRecord {
 export const SHARDS_METADATA_KEY = 'weightsShards';
 
 const BYTES_PER_ELEMENT: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+/** Bytes per stored value of each quantization dtype of TF.js's manifest convention. */
+const QUANTIZED_BYTES: Readonly<Record<string, number>> = { uint8: 1, uint16: 2, float16: 2 };
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'number' || v === undefined ? String(v) : JSON.stringify(v));
+
+/**
+ * What is wrong with a spec's `quantization` field, or undefined if nothing is. tfjs's
+ * decodeWeights trusts these fields (an unknown dtype or a missing min decodes to NaN or
+ * throws half way), so each is checked before any weight is written.
+ */
+function quantizationProblem(spec: tf.io.WeightsManifestEntry): string | undefined {
+  const q: unknown = spec.quantization;
+  const valid = Object.keys(QUANTIZED_BYTES).map((d) => `'${d}'`).join(', ');
+  if (q === null || typeof q !== 'object' || Array.isArray(q)) return `has quantization ${show(q)}; expected { dtype: ${valid}, scale, min }`;
+  const { dtype, scale, min } = q as { dtype?: unknown; scale?: unknown; min?: unknown };
+  if (typeof dtype !== 'string' || !Object.hasOwn(QUANTIZED_BYTES, dtype)) return `has quantization dtype ${show(dtype)}; expected one of ${valid}`;
+  if (spec.dtype !== 'float32') return `is ${show(spec.dtype)} with quantization ${dtype}; only float32 weights may be quantized`;
+  if (dtype === 'float16') return undefined;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0) return `has quantization scale ${show(scale)}; ${dtype} needs a finite scale >= 0`;
+  if (typeof min !== 'number' || !Number.isFinite(min)) return `has quantization min ${show(min)}; ${dtype} needs a finite min`;
+  const top = min + (dtype === 'uint8' ? 255 : 65535) * scale;
+  if (Math.abs(min) > FLOAT32_MAX || Math.abs(top) > FLOAT32_MAX) return `has quantization min ${min} and scale ${scale}, which decode beyond the float32 range`;
+  return undefined;
+}
 
 /**
  * Bytes one weight spec occupies in the weight data, after checking that the spec is well formed
- * (a name, a shape of non-negative integers, a numeric dtype). `where` names the file in errors.
+ * (a name, a shape of non-negative integers, a numeric dtype, and for a quantized spec a float32
+ * dtype and a valid `quantization`: TF.js's convention, see quantization.ts). A quantized spec
+ * occupies its quantized values' bytes. `where` names the file in errors.
  *
  * @example
  * ```ts
  * weightSpecBytes({ name: 'conv.weight', shape: [3, 3, 2, 4], dtype: 'float32' }, 'model.json'); // 288
+ * weightSpecBytes({ name: 'conv.weight', shape: [3, 3, 2, 4], dtype: 'float32', quantization: { dtype: 'float16' } }, 'model.json'); // 144
  * ```
  */
 export function weightSpecBytes(spec: tf.io.WeightsManifestEntry, where: string): number {
@@ -77,9 +105,12 @@ export function weightSpecBytes(spec: tf.io.WeightsManifestEntry, where: string)
     bad(`has shape ${JSON.stringify(spec.shape)}; expected an array of non-negative integers`);
   }
   const size = spec.shape.reduce((a, b) => a * b, 1);
-  const q = spec.quantization;
-  const stored = q !== undefined && q !== null ? q.dtype : spec.dtype;
-  const per = BYTES_PER_ELEMENT[stored as string];
+  // tfjs tests `'quantization' in spec`, so a null field counts as one (and is refused).
+  const quantized = 'quantization' in spec;
+  const problem = quantized ? quantizationProblem(spec) : undefined;
+  if (problem !== undefined) bad(problem);
+  const stored = quantized ? (spec.quantization as { dtype: string }).dtype : spec.dtype;
+  const per = quantized ? QUANTIZED_BYTES[stored] : BYTES_PER_ELEMENT[stored as string];
   if (per === undefined || spec.dtype === 'string') bad(`has dtype '${String(stored)}', which cannot be loaded`);
   if (!Number.isSafeInteger(size * per)) bad(`has shape [${spec.shape.join(', ')}], too large`);
   return size * per;

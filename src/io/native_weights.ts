@@ -6,7 +6,10 @@
  * configuration in `modelTopology` and `format: "maskrcnn-tfjs"`. `file://` paths work in Node
  * (our handler, or tfjs-node's), and the same files load in a browser with `tf.io.http`.
  *
- * Loading is all or nothing: every weight spec (name, shape, dtype, byte range) is checked
+ * Saves can quantize the large float32 weights to float16 or uint8 (quantization.ts), in TF.js's
+ * own manifest convention, so `tf.io.decodeWeights` decodes them back to float32.
+ *
+ * Loading is all or nothing: every weight spec (name, shape, dtype, quantization, byte range) is checked
  * against the model and the weight data before the first weight is written, so a bad file leaves
  * the model's weights as they were and no tensor behind. Saves record the weight data's size and
  * sha256 (per shard for `file://`, see file_handler.ts; for the whole data otherwise), and loads
@@ -15,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TorchLayer } from '../nn/torch_layer';
 import { NodeFileHandler, registerFileRouter, sha256Hex, shardRecordsOf, weightSpecBytes, weightSpecsBytes } from './file_handler';
+import { type QuantizeOptions, QUANTIZATION_METADATA_KEY, checkQuantizeOptions, quantizeWeightData } from './quantization';
 
 /** The `format` field written to model.json. */
 export const NATIVE_FORMAT = 'maskrcnn-tfjs';
@@ -48,26 +52,47 @@ function handlerFor(location: WeightsLocation, kind: 'save' | 'load'): tf.io.IOH
 }
 
 /**
- * Saves every parameter and buffer of `layer` under its state-dict key.
+ * Options of {@link saveWeights}: what model.json records besides the weights, and how the
+ * float32 weights are stored (see {@link QuantizeOptions}; default float32).
+ *
+ * @example
+ * ```ts
+ * const options: SaveWeightsOptions = { config: { depth: 50 }, metadata: { step: 1000 }, quantization: 'float16' };
+ * await saveWeights(model.backbone, 'file://out/backbone', options);
+ * ```
+ */
+export interface SaveWeightsOptions extends QuantizeOptions {
+  /** Written to model.json's `modelTopology.config` (the configuration to rebuild the layer). */
+  readonly config?: Record<string, unknown>;
+  /** Merged into model.json's `userDefinedMetadata`. */
+  readonly metadata?: Record<string, unknown>;
+}
+
+/**
+ * Saves every parameter and buffer of `layer` under its state-dict key. With
+ * `options.quantization` the large float32 weights are stored as float16 or uint8 in TF.js's
+ * manifest convention (any TF.js loader reads them back as float32), and model.json's
+ * `userDefinedMetadata.quantization` says which; the recorded sizes and sha256 are those of the
+ * stored bytes.
  *
  * @example
  * ```ts
  * await saveWeights(model.backbone, 'file://out/backbone', { config: { depth: 50 } });
+ * await saveWeights(model.backbone, 'file://out/backbone-u8', { quantization: 'uint8' }); // about 4x smaller
  * ```
  */
-export async function saveWeights(
-  layer: TorchLayer,
-  location: WeightsLocation,
-  options: { config?: Record<string, unknown>; metadata?: Record<string, unknown> } = {},
-): Promise<tf.io.SaveResult> {
+export async function saveWeights(layer: TorchLayer, location: WeightsLocation, options: SaveWeightsOptions = {}): Promise<tf.io.SaveResult> {
+  checkQuantizeOptions(options, 'saveWeights');
   const named: tf.NamedTensorMap = {};
   for (const [key, p] of layer.stateDict()) named[key] = p.variable.read();
-  const { data, specs } = await tf.io.encodeWeights(named);
+  const encoded = await tf.io.encodeWeights(named);
+  const { data, specs } = quantizeWeightData(encoded.data, encoded.specs, options);
   const handler = handlerFor(location, 'save');
   if (!handler.save) throw new Error('Error in saveWeights: the handler cannot save');
   // Our file handler records each shard's size and hash; other handlers get the whole data's.
   const integrity: Record<string, object> =
     handler instanceof NodeFileHandler ? {} : { [INTEGRITY_METADATA_KEY]: { bytes: data.byteLength, sha256: sha256Hex(new Uint8Array(data)) } };
+  const quantization: Record<string, string> = options.quantization === undefined ? {} : { [QUANTIZATION_METADATA_KEY]: options.quantization };
   return handler.save({
     modelTopology: { class_name: layer.getClassName(), config: options.config ?? {} },
     format: NATIVE_FORMAT,
@@ -75,7 +100,7 @@ export async function saveWeights(
     convertedBy: null,
     weightSpecs: specs,
     weightData: data,
-    userDefinedMetadata: { layout: NATIVE_LAYOUT, ...(options.metadata ?? {}), ...integrity },
+    userDefinedMetadata: { layout: NATIVE_LAYOUT, ...(options.metadata ?? {}), ...quantization, ...integrity },
   });
 }
 

@@ -14,6 +14,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { evaluateModel } from '../api/evaluate_model';
 import { fromTorchvision, MaskRCNNModel } from '../api/model';
+import type { QuantizeOptions } from '../io/quantization';
 import type { BackendRequest } from '../backend';
 import { CocoDataset, DataLoader, loadCocoDataset, padImages, type TrainingSample } from '../data';
 import { LOSS_NAMES, type LossName, type Losses } from '../losses/names';
@@ -493,10 +494,13 @@ export class Trainer {
     return dir;
   }
 
-  /** Saves the trained model as model.json + shards (loadable with `load`). */
-  async saveModel(dir: string = path.join(this.config.outputDir, 'model')): Promise<string> {
+  /**
+   * Saves the trained model as model.json + shards (loadable with `load`), optionally quantized
+   * (see `QuantizeOptions`); checkpoints stay float32 so that a resume is exact.
+   */
+  async saveModel(dir: string = path.join(this.config.outputDir, 'model'), options: QuantizeOptions = {}): Promise<string> {
     await fs.promises.mkdir(dir, { recursive: true });
-    await this.model.save(`file://${path.resolve(dir)}`);
+    await this.model.save(`file://${path.resolve(dir)}`, options);
     return dir;
   }
 

@@ -7,7 +7,10 @@
  *   an unknown spec, a malformed shape;
  * - shard paths `../../../../../etc/passwd`, `/etc/passwd`, and a symlink to a file outside the folder;
  * - in-memory artifacts (any IOHandler): short data, and data whose recorded sha256 does not match;
- * - a file:// save read through another handler (as tf.io.http would) with a flipped byte.
+ * - a file:// save read through another handler (as tf.io.http would) with a flipped byte;
+ * - quantized saves with corrupt quantization fields (unknown dtype, negative, missing or
+ *   non-finite scale or min, a range beyond float32, quantization on an int32 spec or null,
+ *   a quantization field removed from or added to a spec).
  * Each must fail with an error naming the file and what is wrong, leave the layer's weights as they
  * were, leak no tensor and modify no file; the untouched files must still load.
  */
@@ -31,8 +34,9 @@ class Tiny extends TorchLayer {
   }
 }
 
+type Spec = { name: string; shape: number[]; dtype: string; quantization?: Record<string, unknown> | null };
 type ModelJson = {
-  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+  weightsManifest: { paths: string[]; weights: Spec[] }[];
   userDefinedMetadata: Record<string, unknown>;
 };
 
@@ -51,9 +55,9 @@ describe('hostile native weights', () => {
       .join('\n');
 
   /** A copy of the good save, altered by `edit` (which gets the folder and the parsed model.json). */
-  function variant(name: string, edit: (folder: string, json: ModelJson) => void): string {
+  function variant(name: string, edit: (folder: string, json: ModelJson) => void, base = good): string {
     const folder = path.join(dir, name);
-    fs.cpSync(good, folder, { recursive: true });
+    fs.cpSync(base, folder, { recursive: true });
     const json = JSON.parse(fs.readFileSync(path.join(folder, 'model.json'), 'utf8')) as ModelJson;
     edit(folder, json);
     fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify(json));
@@ -231,5 +235,59 @@ describe('hostile native weights', () => {
     );
     expect(tf.memory().numTensors).toBe(n);
     expect(values(target)).toEqual(was);
+  });
+
+  it('corrupt quantization fields are refused before any weight is written, naming the weight', async () => {
+    before = values(target); // the tests above loaded good artifacts into it
+    const source = new Tiny();
+    for (const [k, p] of source.stateDict()) {
+      const v = tf.tidy(() => tf.randomUniform(p.variable.shape as number[], -1, 1, 'float32', k.length + 7));
+      p.variable.write(v);
+      v.dispose();
+    }
+    // Tiny's conv weight has 54 values: minElements 0 quantizes it (the 1-D ones stay float32).
+    const u8 = path.join(dir, 'good-uint8');
+    const f16 = path.join(dir, 'good-float16');
+    await saveWeights(source, `file://${u8}`, { quantization: 'uint8', minElements: 0 });
+    await saveWeights(source, `file://${f16}`, { quantization: 'float16', minElements: 0 });
+    for (const folder of [u8, f16]) {
+      const other = new Tiny();
+      await loadWeights(other, `file://${folder}`);
+      expect(values(other)[1]).toEqual(values(source)[1]); // conv.bias, float32
+      other.dispose();
+    }
+    source.dispose();
+    const conv = (j: ModelJson): Spec => j.weightsManifest[0].weights.find((w) => w.name === 'conv.weight')!;
+    const q = (j: ModelJson): Record<string, unknown> => conv(j).quantization!;
+    const cases: [string, string, (j: ModelJson) => void, RegExp][] = [
+      [u8, 'q-dtype', (j) => (q(j).dtype = 'int4'), /weight spec 'conv.weight' has quantization dtype 'int4'; expected one of 'uint8', 'uint16', 'float16'/],
+      [u8, 'q-no-dtype', (j) => delete q(j).dtype, /weight spec 'conv.weight' has quantization dtype undefined; expected one of/],
+      [u8, 'q-negative-scale', (j) => (q(j).scale = -0.01), /weight spec 'conv.weight' has quantization scale -0.01; uint8 needs a finite scale >= 0/],
+      // JSON has no Infinity or NaN: JSON.stringify writes them as null.
+      [u8, 'q-null-scale', (j) => (q(j).scale = null), /weight spec 'conv.weight' has quantization scale null; uint8 needs a finite scale >= 0/],
+      [u8, 'q-string-scale', (j) => (q(j).scale = '0.01'), /weight spec 'conv.weight' has quantization scale '0.01'; uint8 needs a finite scale >= 0/],
+      [u8, 'q-no-min', (j) => delete q(j).min, /weight spec 'conv.weight' has quantization min undefined; uint8 needs a finite min/],
+      [u8, 'q-huge', (j) => (q(j).min = 1e39), /weight spec 'conv.weight' has quantization min 1e\+39 and scale [0-9.e-]+, which decode beyond the float32 range/],
+      [u8, 'q-int32', (j) => (conv(j).dtype = 'int32'), /weight spec 'conv.weight' is 'int32' with quantization uint8; only float32 weights may be quantized/],
+      [u8, 'q-null', (j) => (conv(j).quantization = null), /weight spec 'conv.weight' has quantization null; expected \{ dtype: 'uint8', 'uint16', 'float16', scale, min \}/],
+      [u8, 'q-string', (j) => (conv(j).quantization = 'uint8' as unknown as Record<string, unknown>), /weight spec 'conv.weight' has quantization 'uint8'; expected \{ dtype:/],
+      // The bytes no longer add up: the sizes catch what the fields alone cannot.
+      [u8, 'q-removed', (j) => delete conv(j).quantization, /the shards hold \d+ bytes but the manifest's weight specs need \d+ bytes/],
+      [f16, 'q-to-uint8', (j) => (conv(j).quantization = { dtype: 'uint8', scale: 1, min: 0 }), /the shards hold \d+ bytes but the manifest's weight specs need \d+ bytes/],
+      [f16, 'q-added-to-bias', (j) => (j.weightsManifest[0].weights.find((w) => w.name === 'bn.bias')!.quantization = { dtype: 'float16' }), /the shards hold \d+ bytes but the manifest's weight specs need \d+ bytes/],
+    ];
+    for (const [base, name, edit, message] of cases) await expectRefused(variant(name, (_, j) => edit(j), base), message);
+
+    // In memory (any IOHandler) a scale can be NaN or infinite.
+    const art = await new NodeFileHandler(u8).load();
+    const n = tf.memory().numTensors;
+    for (const scale of [NaN, Infinity]) {
+      const specs = art.weightSpecs!.map((s) => (s.name === 'conv.weight' ? { ...s, quantization: { ...s.quantization!, scale } } : s));
+      expect(() => applyWeightsArtifacts(target, { ...art, weightSpecs: specs }, 'memory model')).toThrow(
+        new RegExp(`memory model: weight spec 'conv.weight' has quantization scale ${scale}; uint8 needs a finite scale >= 0`),
+      );
+    }
+    expect(tf.memory().numTensors).toBe(n);
+    expect(values(target)).toEqual(before);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `maskrcnn train`: the config file is read and checked (bad fields listed), relative paths are
  * taken from its folder, and a 2-step run on a tiny shapes dataset trains, evaluates the
- * held-out set, checkpoints and saves the model. Runs on wasm with our training kernels.
+ * held-out set, checkpoints and saves the model (the resumed run with --quantize float16). Runs
+ * on wasm with our training kernels.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -69,6 +70,7 @@ describe('maskrcnn train [wasm]', () => {
     fs.writeFileSync(path.join(root, 'broken.json'), '{ "train": ');
     expect(() => readTrainConfig(path.join(root, 'broken.json'))).toThrow(/broken\.json is not valid JSON/);
     expect(() => readTrainConfig(path.join(root, 'missing.json'))).toThrow(/cannot read --config .*missing\.json/);
+    await expect(cli(['--config', bad, '--quantize', 'int8'], [])).rejects.toThrow("Error in train: --quantize is 'int8'; expected float16 or uint8");
   });
 
   it('parses a config with relative paths and trains 2 steps, evaluates, checkpoints and saves the model', async () => {
@@ -107,8 +109,11 @@ describe('maskrcnn train [wasm]', () => {
     writeConfig('train.json', { ...cfg, maxSteps: 3, val: undefined });
     const more: StepInfo[] = [];
     const resumedLines: string[] = [];
-    await cli(['--config', file, '--backend', 'wasm', '--no-progress', '--resume'], resumedLines, more);
+    await cli(['--config', file, '--backend', 'wasm', '--no-progress', '--resume', '--quantize', 'float16'], resumedLines, more);
     expect(more.map((s) => s.step)).toEqual([3]);
+    const modelJson = JSON.parse(fs.readFileSync(path.join(root, 'run', 'model', 'model.json'), 'utf8')) as tf.io.ModelJSON;
+    expect(modelJson.userDefinedMetadata?.quantization).toBe('float16');
+    expect(resumedLines.some((l) => /model saved to .* \(float16\)$/.test(l))).toBe(true);
     expect(resumedLines.some((l) => /resumed from .*step-000002 at step 2 \(epoch 0, batch 2\)/.test(l))).toBe(true);
     expect(await listCheckpoints(path.join(root, 'run'))).toEqual([3]);
   });
