@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
 import { CocoResult, toCocoResults } from './coco_results';
-import type { MaskRCNNModel, PredictOptions } from './model';
+import type { MaskRCNNModel, Prediction, PredictOptions } from './model';
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateModelOptions {
@@ -21,6 +21,11 @@ export interface EvaluateModelOptions {
   predict?: Omit<PredictOptions, 'returnProbabilities'>;
   /** Called after each batch with (images done, images in all). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called with each image's prediction, its file and its image id, before the next batch
+   * (e.g. to draw it); a returned promise is awaited.
+   */
+  onPrediction?: (prediction: Prediction, file: string, imageId: number) => void | Promise<void>;
 }
 
 /** What {@link evaluateModel} measured. */
@@ -67,6 +72,7 @@ export async function evaluateModel(
       }
     });
     results.push(...toCocoResults(predictions, batchIds, { labelToCategoryId: options.labelToCategoryId }));
+    for (let k = 0; k < predictions.length; k++) await options.onPrediction?.(predictions[k], files[k], batchIds[k]);
     options.onProgress?.(Math.min(i + batchSize, ids.length), ids.length);
   }
   const iouTypes = options.iouTypes ?? ['bbox', 'segm'];

@@ -1,19 +1,28 @@
 /**
- * `maskrcnn predict`: detections and masks for image files, printed and written as JSON.
+ * `maskrcnn predict`: detections and masks for image files, printed as a table, written as JSON
+ * and drawn into one picture per image.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { Command } from 'commander';
 import { CroppedMask, load, maskToCocoRle, Prediction } from '../api/model';
+import { loadShippedModel, shippedModelPath } from '../api/shipped_model';
 import { describeBackend } from '../backend';
+import { writeOverlayPng } from '../viz/png';
 import { numberIn } from './model_options';
 
 /** Options of {@link runPredict}. */
 export interface PredictCommandOptions {
-  /** torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs. */
-  weights: string;
+  /** torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs; default the shipped shapes model. */
+  weights?: string;
   images: string[];
   /** JSON output file; never overwritten unless `force`. */
   out?: string;
+  /**
+   * Folder of the pictures (`<image name>.overlay.png`, one per image); default the folder of
+   * `out`, none without `out`; false: no pictures. Never overwritten unless `force`.
+   */
+  overlays?: string | false;
   force?: boolean;
   scoreThreshold?: number;
   maskThreshold?: number;
@@ -36,11 +45,22 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
   if (o.out !== undefined && fs.existsSync(o.out) && !o.force) {
     throw new Error(`Error in predict: ${o.out} exists; pass --force to replace it`);
   }
-  const model = await load(o.weights, { backend: o.backend });
+  // Every picture's name is settled before any work, so a clash fails fast and nothing is replaced.
+  const overlayDir = o.overlays === false ? undefined : (o.overlays ?? (o.out !== undefined ? path.dirname(path.resolve(o.out)) : undefined));
+  const pictures = overlayDir === undefined ? [] : overlayNames(o.images, overlayDir);
+  const existing = pictures.filter((p) => fs.existsSync(p));
+  if (existing.length > 0 && !o.force) {
+    throw new Error(`Error in predict: ${existing.join(', ')} exist${existing.length === 1 ? 's' : ''}; pass --force to replace, or --no-overlays`);
+  }
+  if (overlayDir !== undefined) fs.mkdirSync(overlayDir, { recursive: true });
+  const model = o.weights !== undefined ? await load(o.weights, { backend: o.backend }) : await loadShippedModel({ backend: o.backend });
   try {
+    if (o.weights === undefined) log(`no --weights: using the shipped shapes model (ResNet-18-FPN, 6 shape classes), ${shippedModelPath()}`);
     if (model.backend) log(describeBackend(model.backend));
     const predictions: Prediction<CroppedMask>[] = [];
-    for (const file of o.images) {
+    const rows: string[][] = [];
+    for (let i = 0; i < o.images.length; i++) {
+      const file = o.images[i];
       const start = Date.now();
       const [p] = await model.predict(file, {
         scoreThreshold: o.scoreThreshold,
@@ -50,10 +70,16 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
       });
       predictions.push(p);
       log(`${file}: ${p.width}x${p.height}, ${p.detections.length} detections in ${((Date.now() - start) / 1000).toFixed(2)} s`);
+      if (pictures[i] !== undefined) {
+        await writeOverlayPng(file, p, pictures[i], { maxPixels: o.maxPixels });
+        log(`  picture: ${pictures[i]}`);
+      }
       for (const d of p.detections) {
-        log(`  ${d.labelName.padEnd(16)} ${d.score.toFixed(3)}  [${d.box.map((v) => v.toFixed(1)).join(', ')}]`);
+        const pixels = d.mask.data.reduce((a, v) => a + v, 0);
+        rows.push([path.basename(file), d.labelName, d.score.toFixed(3), d.box.map((v) => v.toFixed(1)).join(', '), String(pixels)]);
       }
     }
+    for (const line of formatTable(['image', 'label', 'score', 'box (x1, y1, x2, y2)', 'mask px'], rows)) log(line);
     if (o.out !== undefined) {
       const json = predictions.map((p, i) => ({
         file: o.images[i],
@@ -77,15 +103,35 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
   }
 }
 
+/** `<dir>/<image name>.overlay.png` per image; images of the same name get `-2`, `-3`, ... */
+function overlayNames(images: readonly string[], dir: string): string[] {
+  const seen = new Map<string, number>();
+  return images.map((file) => {
+    const stem = path.parse(file).name;
+    const n = (seen.get(stem) ?? 0) + 1;
+    seen.set(stem, n);
+    return path.join(dir, `${stem}${n === 1 ? '' : `-${n}`}.overlay.png`);
+  });
+}
+
+/** Columns padded to their widest cell, a rule under the header. */
+function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: readonly string[]) => cells.map((v, c) => v.padEnd(widths[c])).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
 /** Adds `predict` to the `maskrcnn` program. */
 export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
     .description('detect and segment objects in image files')
-    .requiredOption('--weights <path>', 'torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs')
+    .option('--weights <path>', 'torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs (default: the shipped shapes model)')
     .argument('<images...>', 'image files (PNG, JPEG, WebP, ...)')
     .option('--out <file>', 'write the predictions (boxes, scores, labels, RLE masks) as JSON')
-    .option('--force', 'replace --out if it exists')
+    .option('--overlays <dir>', 'folder of the pictures, <image>.overlay.png (default: the folder of --out)')
+    .option('--no-overlays', 'write no pictures')
+    .option('--force', 'replace --out and pictures that exist')
     .option('--score-threshold <p>', 'minimum score (default 0.05)', numberIn(0, 1))
     .option('--mask-threshold <p>', 'mask probability threshold (default 0.5)', numberIn(0, 1))
     .option('--max-detections <n>', 'detections per image (default 100)', numberIn(0, 10000, true))

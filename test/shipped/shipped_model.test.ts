@@ -1,0 +1,90 @@
+/**
+ * The model that ships in weights/ (issue 11), held to its figures on images it never saw:
+ * - at least 90% of the shapes of 50 generated images found (a detection of the shape's class,
+ *   score >= 0.5, box IoU >= 0.5), and mask AP >= 0.5 on 100 others (tools/demo_model/measure.ts);
+ * - the uint8 shards agree with the float32 model they were made from: what the float32 model
+ *   predicted on 8 fixed images when it was exported (test/fixtures/shipped_model) is found again,
+ *   same label, box IoU >= 0.9, score within 0.05, mask IoU >= 0.9.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { MaskRCNNModel } from '../../src/api/model';
+import { loadShippedModel, shippedModelPath, SHIPPED_MODEL_CONFIG } from '../../src/api/shipped_model';
+import { rleFromString } from '../../src/data/mask';
+import { rleIou } from '../../src/data/mask/iou';
+import { referenceOutputs, type ReferenceDetection } from '../../tools/demo_model/export_demo';
+import { measureShippedModel } from '../../tools/demo_model/measure';
+import { useBackend } from '../support/backends';
+
+const REFERENCE = path.join(__dirname, '..', 'fixtures', 'shipped_model', 'float32_outputs.json');
+
+function boxIou(a: readonly number[], b: readonly number[]): number {
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h;
+  return union > 0 ? (w * h) / union : 0;
+}
+
+describe('the shipped shapes model', () => {
+  let model: MaskRCNNModel;
+  let dir: string;
+
+  beforeAll(async () => {
+    await useBackend('wasm');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipped-model-'));
+    model = await loadShippedModel({ backend: 'wasm' });
+  });
+  afterAll(() => {
+    model?.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is the small architecture, uint8-quantized, under 20 MB', () => {
+    const json = JSON.parse(fs.readFileSync(path.join(shippedModelPath(), 'model.json'), 'utf8'));
+    expect(json.modelTopology.config).toMatchObject({ ...SHIPPED_MODEL_CONFIG, numClasses: 7 });
+    expect(json.userDefinedMetadata.quantization).toBe('uint8');
+    expect(model.classNames).toEqual(['__background__', 'circle', 'square', 'triangle', 'ellipse', 'star', 'hexagon']);
+    const bytes = fs.readdirSync(shippedModelPath()).reduce((a, f) => a + fs.statSync(path.join(shippedModelPath(), f)).size, 0);
+    console.log(`shipped model: ${(bytes / 1e6).toFixed(2)} MB`);
+    expect(bytes).toBeLessThan(20e6);
+  });
+
+  it('finds >= 90% of the shapes of 50 new images and has mask AP >= 0.5 on 100 others', async () => {
+    const before = tf.memory().numTensors;
+    const f = await measureShippedModel(model, dir);
+    console.log(
+      `shipped model: recall ${(100 * f.recall).toFixed(1)}% (${f.found}/${f.shapes}), box AP ${f.boxAp.toFixed(3)} (AP50 ${f.boxAp50.toFixed(3)}), ` +
+        `mask AP ${f.maskAp.toFixed(3)} (AP50 ${f.maskAp50.toFixed(3)})`,
+    );
+    expect(f.recall).toBeGreaterThanOrEqual(0.9);
+    expect(f.maskAp).toBeGreaterThanOrEqual(0.5);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('predicts what the float32 model it was quantized from predicted', async () => {
+    const ref = JSON.parse(fs.readFileSync(REFERENCE, 'utf8')) as { images: ReferenceDetection[][] };
+    const ours = await referenceOutputs(model, path.join(dir, 'reference'));
+    let compared = 0;
+    let worst = { box: 1, mask: 1, score: 0 };
+    ref.images.forEach((theirs, i) => {
+      for (const t of theirs.filter((d) => d.score >= 0.5)) {
+        const [h, w] = t.rle.size;
+        const candidates = ours[i].filter((o) => o.label === t.label);
+        const best = candidates.reduce<ReferenceDetection | undefined>((b, o) => (b === undefined || boxIou(o.box, t.box) > boxIou(b.box, t.box) ? o : b), undefined);
+        expect(best).toBeDefined();
+        const box = boxIou(best!.box, t.box);
+        const mask = rleIou([rleFromString(best!.rle.counts, h, w)], [rleFromString(t.rle.counts, h, w)], [false])[0][0];
+        const score = Math.abs(best!.score - t.score);
+        worst = { box: Math.min(worst.box, box), mask: Math.min(worst.mask, mask), score: Math.max(worst.score, score) };
+        compared++;
+      }
+    });
+    console.log(`uint8 vs float32: ${compared} detections, worst box IoU ${worst.box.toFixed(4)}, mask IoU ${worst.mask.toFixed(4)}, score difference ${worst.score.toFixed(4)}`);
+    expect(compared).toBeGreaterThanOrEqual(10);
+    expect(worst.box).toBeGreaterThanOrEqual(0.9);
+    expect(worst.mask).toBeGreaterThanOrEqual(0.9);
+    expect(worst.score).toBeLessThanOrEqual(0.05);
+  });
+});
