@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { MaskRCNNModel, maskToFull } from '../../src/api/model';
 import { toCocoResults } from '../../src/api/coco_results';
 import { runDemo } from '../../src/cli/demo_command';
@@ -59,6 +60,36 @@ describe('maskrcnn commands', () => {
     await expect(runPredict({ weights: path.join(dir, 'nope.pth'), images: [img] }, log)).rejects.toThrow(/nope\.pth/);
   });
 
+  it('predict draws one picture per image next to the JSON and prints a table of what it found', async () => {
+    const imgs = ['000001.png', '000002.png'].map((f) => path.join(data.imagesDir, f));
+    const outDir = path.join(dir, 'pictures');
+    const out = path.join(outDir, 'pred.json');
+    fs.mkdirSync(outDir);
+    const preds = await runPredict({ weights: modelDir, images: imgs, out, scoreThreshold: 0, backend: 'wasm' }, log);
+    for (const [i, name] of ['000001.overlay.png', '000002.overlay.png'].entries()) {
+      const meta = await sharp(path.join(outDir, name)).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['png', 80, 60]);
+      expect(lines).toContain(`  picture: ${path.join(outDir, name)}`);
+      expect(preds[i].detections).toHaveLength(4);
+    }
+    const header = lines.findIndex((l) => l.startsWith('image'));
+    expect(lines[header]).toMatch(/^image\s+label\s+score\s+box \(x1, y1, x2, y2\)\s+mask px$/);
+    expect(lines.slice(header + 2)).toEqual([...lines.slice(header + 2, header + 10), `wrote ${out}`]); // 4 detections in each of 2 images
+    expect(lines[header + 2]).toMatch(/^000001\.png\s+\w+\s+0\.\d{3}\s+[\d.]+, [\d.]+, [\d.]+, [\d.]+\s+\d+$/);
+    // Pictures are never replaced without --force; the error names them before any work is done.
+    fs.rmSync(out);
+    await expect(runPredict({ weights: modelDir, images: imgs, out, backend: 'wasm' }, log)).rejects.toThrow(
+      `${path.join(outDir, '000001.overlay.png')}, ${path.join(outDir, '000002.overlay.png')} exist; pass --force to replace, or --no-overlays`,
+    );
+    await runPredict({ weights: modelDir, images: imgs, out, overlays: false, backend: 'wasm' }, log);
+    // Two images of the same name get distinct pictures.
+    const twin = path.join(dir, 'twin');
+    fs.mkdirSync(twin);
+    fs.copyFileSync(imgs[0], path.join(twin, '000001.png'));
+    await runPredict({ weights: modelDir, images: [imgs[0], path.join(twin, '000001.png')], overlays: path.join(dir, 'twins'), backend: 'wasm' }, log);
+    expect(fs.readdirSync(path.join(dir, 'twins')).sort()).toEqual(['000001-2.overlay.png', '000001.overlay.png']);
+  });
+
   it('eval runs the model on a dataset folder and prints pycocotools\' table', async () => {
     const out = path.join(dir, 'results.json');
     const r = await runModelEval({ gt: data.annotationFile, images: data.imagesDir, weights: modelDir, out, backend: 'wasm', progress: false }, log);
@@ -93,14 +124,30 @@ describe('maskrcnn commands', () => {
     expect(() => toCocoResults([pred], [1], { labelToCategoryId: [0] })).toThrow('label 2 has no entry in labelToCategoryId');
   });
 
-  it('the demo generates the dataset, predicts and evaluates on what ships with the project', async () => {
+  it('the demo segments generated images with the shipped model, draws them and times each stage', async () => {
     const before = tf.memory().numTensors;
-    const stats = await runDemo({ out: path.join(dir, 'demo'), numImages: 1, backend: 'wasm' }, log);
-    expect(stats.bbox).toHaveLength(12);
-    expect(stats.segm).toHaveLength(12);
+    const r = await runDemo({ out: path.join(dir, 'demo'), numImages: 2, backend: 'wasm' }, log);
+    expect(r.bbox).toHaveLength(12);
+    expect(r.segm).toHaveLength(12);
+    expect(lines.some((l) => l.startsWith('model: the shipped shapes model'))).toBe(true);
+    expect(r.pictures).toEqual(['000001.png', '000002.png'].map((f) => path.join(dir, 'demo', 'pictures', f)));
+    for (const p of r.pictures) expect((await sharp(p).metadata()).width).toBe(192);
+    expect(lines).toContain(`pictures: ${path.join(dir, 'demo', 'pictures')} (2 PNG, detections with score >= 0.5 drawn)`);
+    const times = lines.find((l) => l.startsWith('time per image (ms): '));
+    expect(times).toMatch(/^time per image \(ms\): decode \d+, transform \d+, backbone \d+, rpn \d+, box_head \d+, mask_head \d+, postprocess \d+; total \d+$/);
+    expect(r.stageMs.backbone).toBeGreaterThan(0);
+    // The shipped model segments: each image's shapes are found (the figures themselves are held in
+    // test/shipped/shipped_model.test.ts).
+    expect(r.segm[1]).toBeGreaterThan(0.5);
     expect(fs.existsSync(path.join(dir, 'demo', 'results.json'))).toBe(true);
-    expect(lines.some((l) => l.startsWith('IoU metric: segm'))).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('predict without --weights uses the shipped model and says so', async () => {
+    const img = path.join(dir, 'demo', 'shapes', 'images', '000001.png');
+    const [p] = await runPredict({ images: [img], overlays: false, scoreThreshold: 0.5, backend: 'wasm' }, log);
+    expect(lines[0]).toMatch(/^no --weights: using the shipped shapes model \(ResNet-18-FPN, 6 shape classes\), .*weights\/shapes-r18$/);
+    expect(p.detections.length).toBeGreaterThan(0);
   });
 });
 
