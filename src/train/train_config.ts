@@ -104,10 +104,17 @@ export interface TrainConfig {
  * A checked configuration with every default filled in, except those that depend on the dataset
  * (lr, warmupIters, the length) and the optional features. Resolving it again gives it back.
  */
-export type ResolvedTrainConfig = Required<Omit<TrainConfig, OptionalFields>> & Pick<TrainConfig, OptionalFields>;
+export type ResolvedTrainConfig = Required<Omit<TrainConfig, TrainConfigOptionalField>> & Pick<TrainConfig, TrainConfigOptionalField>;
 
-/** Fields left undefined by {@link resolveTrainConfig} when not given (the model's defaults apply). */
-type OptionalFields =
+/**
+ * Fields left undefined by {@link resolveTrainConfig} when not given (the model's defaults apply).
+ *
+ * @example
+ * ```ts
+ * const field: TrainConfigOptionalField = 'fpnChannels';
+ * ```
+ */
+export type TrainConfigOptionalField =
   | 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'
   | 'fpnChannels' | 'representationSize' | 'maskLayers' | 'maskDimReduced';
 
