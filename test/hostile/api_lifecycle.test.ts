@@ -155,6 +155,9 @@ describe('hostile API inputs and lifecycle', () => {
       ['classes-string', (j) => (j.modelTopology.config.numClasses = '5'), /numClasses must be an integer in \[2, 10000\] \(background included\), got '5'/],
       ['depth-101', (j) => (j.modelTopology.config.depth = 101), /the configuration says depth 101 but the weights are of depth 50; nothing was built/],
       ['depth-7', (j) => (j.modelTopology.config.depth = 7), /depth must be 18, 34, 50 or 101, got 7/],
+      ['depth-18', (j) => (j.modelTopology.config.depth = 18), /the configuration says depth 18 but the weights are of depth 50; nothing was built/],
+      ['fpn-64', (j) => (j.modelTopology.config.fpnChannels = 64), /the configuration says fpnChannels 64 but the weights have 256; nothing was built/],
+      ['mask-layers', (j) => (j.modelTopology.config.maskLayers = 'x'), /maskLayers must be a list of 1 to 16 integers in \[1, 8192\], got 'x'/],
       ['names-number', (j) => (j.userDefinedMetadata.classNames = 5), /model.json's classNames must be an array of strings/],
       ['names-short', (j) => (j.userDefinedMetadata.classNames = ['x', 'y']), /Error in load: classNames has 2 entries but the model has 5 classes/],
     ];

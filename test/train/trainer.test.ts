@@ -169,6 +169,17 @@ describe('training config and optimizer-state adapter', () => {
     expect([c.optimizer, c.momentum, c.weightDecay, c.trainableBackboneLayers, c.gamma, c.warmupFactor]).toEqual(['sgd', 0.9, 1e-4, 3, 0.1, 0.001]);
   });
 
+  it('takes the small-model architecture fields and checks them', () => {
+    const base = { train: { annotationFile: 'a.json', imagesDir: 'i' }, outputDir: 'o' };
+    const c = resolveTrainConfig({ ...base, depth: 18, fpnChannels: 64, representationSize: 256, maskLayers: [64, 64], maskDimReduced: 32 });
+    expect([c.depth, c.fpnChannels, c.representationSize, c.maskLayers, c.maskDimReduced]).toEqual([18, 64, 256, [64, 64], 32]);
+    // Left out, they stay undefined and the model's defaults (maskrcnn_resnet50_fpn's) apply.
+    expect(resolveTrainConfig(base).fpnChannels).toBeUndefined();
+    expect(() => resolveTrainConfig({ ...base, depth: 16, fpnChannels: 0, maskLayers: [], representationSize: 1.5 }, 'train.json')).toThrow(
+      /depth: must be 18, 34, 50 or 101, got 16[\s\S]*fpnChannels: must be an integer in \[1, 8192\], got 0[\s\S]*representationSize: must be an integer[\s\S]*maskLayers: must be a list of 1 to 16 integers in \[1, 8192\], got \[\]/,
+    );
+  });
+
   it('maps optimizer slots to <key>/<slot> arrays and back', () => {
     const state = {
       kind: 'adam' as const,
