@@ -14,7 +14,7 @@ import * as path from 'path';
 // Registered (not initialised) up front so our training kernels can be put in before it starts.
 import '@tensorflow/tfjs-backend-wasm';
 import { runTrain } from '../../src/cli/train_command';
-import { generateShapesDataset } from '../../src/data/shapes';
+import { generateShapesDataset, ShapeKind } from '../../src/data/shapes';
 import { SHIPPED_MODEL_CONFIG, SHIPPED_MODEL_IMAGES, SHIPPED_MODEL_SEEDS } from '../../src/api/shipped_model';
 
 interface Args {
@@ -26,10 +26,13 @@ interface Args {
   batch: number;
   backend: string;
   resume: boolean;
+  /** Shape kinds to draw; default the shipped model's. */
+  kinds?: string[];
+  roiBatch: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false };
+  const a: Args = { out: 'runs/demo-model', steps: 2500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 64 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -47,6 +50,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--lr') a.lr = num();
     else if (k === '--batch') a.batch = num();
     else if (k === '--resume') a.resume = true;
+    else if (k === '--kinds') (a.kinds = v.split(',')), i++;
+    else if (k === '--roi-batch') a.roiBatch = num();
     else throw new Error(`train_demo: unknown option ${k}`);
   }
   return a;
@@ -57,7 +62,7 @@ async function main(): Promise<void> {
   const out = path.resolve(a.out);
   fs.mkdirSync(out, { recursive: true });
   const data = (name: string, numImages: number, seed: number) =>
-    generateShapesDataset({ outDir: path.join(out, name), numImages, seed, overwrite: true, ...SHIPPED_MODEL_IMAGES });
+    generateShapesDataset({ outDir: path.join(out, name), numImages, seed, overwrite: true, ...SHIPPED_MODEL_IMAGES, ...(a.kinds ? { kinds: a.kinds as ShapeKind[] } : {}) });
   if (!a.resume) {
     const train = await data('train', a.trainImages, SHIPPED_MODEL_SEEDS.train);
     const val = await data('val', a.valImages, SHIPPED_MODEL_SEEDS.heldOut);
@@ -85,7 +90,7 @@ async function main(): Promise<void> {
     rpnPreNmsTopN: 600,
     rpnPostNmsTopN: 300,
     rpnBatchSizePerImage: 128,
-    roiBatchSizePerImage: 64,
+    roiBatchSizePerImage: a.roiBatch,
     flipProbability: 0.5,
     seed: SHIPPED_MODEL_SEEDS.training,
     checkpointEvery: 200,
