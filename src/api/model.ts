@@ -15,8 +15,8 @@ import {
   type WeightsEntry,
   isWeightsName,
   looksLikeWeightsName,
+  resolveWeights,
   unknownWeightsMessage,
-  weightsEntry,
   WEIGHTS_REGISTRY,
 } from '../io/weights_registry';
 import { withoutInitialization } from '../nn/torch_layer';
@@ -507,7 +507,7 @@ export async function load(source: string | WeightsEntry, options: LoadOptions =
  * listing the known names.
  */
 function namedWeights(source: string | WeightsEntry, fn: string): WeightsEntry | undefined {
-  if (source !== null && typeof source === 'object') return weightsEntry(source, fn);
+  if (source !== null && typeof source === 'object') return resolveWeights(source, fn);
   if (typeof source !== 'string') return undefined;
   if (isWeightsName(source)) return WEIGHTS_REGISTRY[source];
   if (looksLikeWeightsName(source) && !fs.existsSync(source)) {

@@ -26,7 +26,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
-import { type WeightsEntry, weightsEntry } from './weights_registry';
+import { type WeightsEntry, resolveWeights } from './weights_registry';
 
 /**
  * Where a download stands, given to {@link DownloadOptions.onProgress} at the start and after
@@ -122,7 +122,7 @@ export function weightsCacheDir(options: Pick<DownloadOptions, 'cacheDir'> = {})
  * ```
  */
 export function cachedWeightsPath(name: string | WeightsEntry, options: Pick<DownloadOptions, 'cacheDir'> = {}): string | undefined {
-  const file = path.join(weightsCacheDir(options), weightsEntry(name, 'cachedWeightsPath').fileName);
+  const file = path.join(weightsCacheDir(options), resolveWeights(name, 'cachedWeightsPath').fileName);
   try {
     return statSync(file).isFile() ? file : undefined;
   } catch {
@@ -141,7 +141,7 @@ export function cachedWeightsPath(name: string | WeightsEntry, options: Pick<Dow
  * ```
  */
 export function weightsUrl(name: string | WeightsEntry, options: Pick<DownloadOptions, 'baseUrl'> = {}): string {
-  const entry = weightsEntry(name, 'weightsUrl');
+  const entry = resolveWeights(name, 'weightsUrl');
   const base = options.baseUrl ?? (process.env.MASKRCNN_WEIGHTS_URL || undefined);
   if (base === undefined) return entry.url;
   if (typeof base !== 'string' || !/^https?:\/\/[^/]/i.test(base)) {
@@ -167,7 +167,7 @@ export function weightsUrl(name: string | WeightsEntry, options: Pick<DownloadOp
  * ```
  */
 export async function downloadWeights(name: string | WeightsEntry, options: DownloadOptions = {}): Promise<string> {
-  const entry = weightsEntry(name, FN);
+  const entry = resolveWeights(name, FN);
   const o = checkDownloadOptions(options);
   const dir = weightsCacheDir(o);
   const file = path.join(dir, entry.fileName);

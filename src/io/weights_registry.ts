@@ -151,7 +151,16 @@ export function isWeightsName(name: string): name is WeightsName {
  * weightsEntry('maskrcnn_r50');                            // throws: unknown weights 'maskrcnn_r50'; known names: ...
  * ```
  */
-export function weightsEntry(name: string | WeightsEntry, fn = 'weightsEntry'): WeightsEntry {
+export function weightsEntry(name: string | WeightsEntry): WeightsEntry {
+  return resolveWeights(name, 'weightsEntry');
+}
+
+/**
+ * {@link weightsEntry} with the function named in its errors (`Error in load: ...`).
+ *
+ * @internal
+ */
+export function resolveWeights(name: string | WeightsEntry, fn: string): WeightsEntry {
   if (typeof name !== 'string') {
     checkWeightsEntry(name, fn);
     return name;
