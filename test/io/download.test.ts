@@ -5,7 +5,8 @@
  *  - happy path: file in place, no `.partial` or `.lock` left, progress reported, the second call
  *    makes no request; the cache folder from options, MASKRCNN_HOME and the defaults;
  *  - a connection cut part way keeps the `.partial`, and the next call resumes it with a Range;
- *  - a server that ignores Range (200) makes the download start over, the old bytes dropped;
+ *  - a server that ignores Range (200) makes the download start over, the old bytes dropped, and
+ *    so does one that answers another range than the one asked for;
  *  - a `.partial` already whole (416 to the range) is verified and renamed;
  *  - a resumed `.partial` of another file fails the hash and is fetched again from the start;
  *  - a bad hash: file deleted, error with expected and actual hash;
@@ -102,6 +103,20 @@ describe('downloadWeights', () => {
     expect(server.requests).toEqual([{ url: `/models/${entry.fileName}`, range: 'bytes=200000-' }]);
     expect(sha256Hex(fs.readFileSync(file))).toBe(sha256Hex(PAYLOAD));
     expect(files()).toEqual([entry.fileName]);
+  });
+
+  it('starts over when the server answers a range other than the one asked for', async () => {
+    const entry = entryFor(PAYLOAD, server.base);
+    fs.mkdirSync(cacheDir);
+    fs.writeFileSync(path.join(cacheDir, `${entry.fileName}.partial`), PAYLOAD.subarray(0, 1000));
+    const serve = serveBytes(PAYLOAD);
+    server.handler = (req, res) => {
+      if (req.headers.range === undefined) return serve(req, res);
+      res.writeHead(206, { 'Content-Range': `bytes 0-999/${PAYLOAD.length}`, 'Content-Length': 1000 }).end(PAYLOAD.subarray(0, 1000));
+    };
+    const file = await downloadWeights(entry, { cacheDir });
+    expect(server.requests.map((r) => r.range)).toEqual(['bytes=1000-', undefined]);
+    expect(sha256Hex(fs.readFileSync(file))).toBe(sha256Hex(PAYLOAD));
   });
 
   it('renames a .partial that is already whole (416 to the range) after checking its hash', async () => {
