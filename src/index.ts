@@ -40,12 +40,29 @@ export * from './roi';
 export * from './heads';
 export * from './postprocess';
 
-// Weights: torchvision checkpoints and our own format.
+// Weights: torchvision checkpoints (by path or by name, downloaded into a cache) and our own format.
 export * from './io';
 export * from './io/state_dict';
 export * from './io/native_weights';
 export * from './io/file_handler';
 export * from './io/quantization';
+export {
+  type WeightsEntry,
+  type WeightsMetrics,
+  type WeightsName,
+  WEIGHTS_REGISTRY,
+  WEIGHTS_NAMES,
+  isWeightsName,
+  weightsEntry,
+} from './io/weights_registry';
+export {
+  type DownloadOptions,
+  type DownloadProgress,
+  downloadWeights,
+  cachedWeightsPath,
+  weightsCacheDir,
+  weightsUrl,
+} from './io/download';
 
 // Pictures of predictions: the drawing runs in browsers, the PNG writer needs Node.
 export * from './viz';

@@ -10,6 +10,15 @@ import { loadStateDict, LoadReport } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
 import { type QuantizeOptions, checkQuantizeOptions } from '../io/quantization';
+import { type DownloadOptions, downloadWeights } from '../io/download';
+import {
+  type WeightsEntry,
+  isWeightsName,
+  looksLikeWeightsName,
+  resolveWeights,
+  unknownWeightsMessage,
+  WEIGHTS_REGISTRY,
+} from '../io/weights_registry';
 import { withoutInitialization } from '../nn/torch_layer';
 import { MaskCrop } from '../postprocess/paste_masks';
 import { DetectionMask, MaskFormat, MaskOfFormat, maskToCocoRle, maskToFull } from './detection_masks';
@@ -115,6 +124,11 @@ export interface LoadOptions {
    * {@link checkpointByteBudget} of the configuration (2.25 times the model's float32 weights).
    */
   maxTotalBytes?: number;
+  /**
+   * Weights given by name only: where the cache is, a mirror, timeouts, progress (see
+   * {@link DownloadOptions}); the file is downloaded when it is not in the cache.
+   */
+  download?: DownloadOptions;
 }
 
 const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'masks', 'returnProbabilities', 'maxPixels'];
@@ -388,16 +402,22 @@ export function checkpointByteBudget(config: MaskRCNNConfig): number {
 
 /**
  * Builds a Mask R-CNN from a torchvision checkpoint (`torch.save(model.state_dict())`, zip format),
- * e.g. the published `maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth`. Nothing in the file is executed.
+ * e.g. the published `maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth`, given by path or by its name in
+ * {@link WEIGHTS_REGISTRY} (downloaded into the cache the first time, see {@link downloadWeights}).
+ * Nothing in the file is executed.
  *
  * @example
  * ```ts
- * const model = await fromTorchvision('maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
+ * const model = await fromTorchvision('maskrcnn_resnet50_fpn_coco'); // downloaded once, then cached
+ * const same = await fromTorchvision('maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
  * // fine-tuning start: 3 classes, predictor layers left fresh
- * const mine = await fromTorchvision('coco.pth', { config: { numClasses: 3 }, strict: false });
+ * const mine = await fromTorchvision('maskrcnn_resnet50_fpn_coco', { config: { numClasses: 3 }, strict: false });
  * ```
  */
-export async function fromTorchvision(path: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
+export async function fromTorchvision(source: string | WeightsEntry, options: LoadOptions = {}): Promise<MaskRCNNModel> {
+  const named = namedWeights(source, 'fromTorchvision');
+  if (named !== undefined) return fromNamedWeights(named, options, 'fromTorchvision');
+  const path = source as string;
   // Everything that can be checked without the checkpoint is, before reading it.
   if (options.config !== undefined) checkConfig(options.config, 'Error in fromTorchvision: options.config');
   if (options.classNames !== undefined) checkClassNames(options.classNames, options.config?.numClasses, 'fromTorchvision');
@@ -429,16 +449,22 @@ export async function fromTorchvision(path: string, options: LoadOptions = {}): 
 }
 
 /**
- * Loads a model: a torchvision checkpoint (`.pth` / `.pt`), or a folder / model.json / URL
- * written by {@link MaskRCNNModel.save}.
+ * Loads a model: a published checkpoint by name (see {@link WEIGHTS_REGISTRY}; downloaded into
+ * the cache the first time), a torchvision checkpoint (`.pth` / `.pt`), or a folder / model.json
+ * / URL written by {@link MaskRCNNModel.save}. A folder named like a registered checkpoint needs
+ * `./` in front.
  *
  * @example
  * ```ts
- * const model = await load('file://models/shapes');   // saved earlier with model.save(...)
+ * const coco = await load('maskrcnn_resnet50_fpn_coco');   // torchvision's COCO weights
+ * const model = await load('file://models/shapes');       // saved earlier with model.save(...)
  * const preds = await model.predict(['a.jpg', 'b.png']);
  * ```
  */
-export async function load(source: string, options: LoadOptions = {}): Promise<MaskRCNNModel> {
+export async function load(source: string | WeightsEntry, options: LoadOptions = {}): Promise<MaskRCNNModel> {
+  const named = namedWeights(source, 'load');
+  if (named !== undefined) return fromNamedWeights(named, options, 'load');
+  if (typeof source !== 'string') throw new Error(`Error in load: source must be a string or a weights entry, got ${describeValue(source)}`);
   if (/\.(pth|pt)$/i.test(source)) return fromTorchvision(source, options);
   if (options.config !== undefined) checkConfig(options.config, 'Error in load: options.config');
   const backend = await selectBackend({ backend: options.backend });
@@ -473,6 +499,41 @@ export async function load(source: string, options: LoadOptions = {}): Promise<M
     network.dispose();
     throw e;
   }
+}
+
+/**
+ * The weights `source` names: an entry given as an object, or a registered name; undefined for
+ * a path or URL. A name-like string that is neither registered nor an existing path is refused,
+ * listing the known names.
+ */
+function namedWeights(source: string | WeightsEntry, fn: string): WeightsEntry | undefined {
+  if (source !== null && typeof source === 'object') return resolveWeights(source, fn);
+  if (typeof source !== 'string') return undefined;
+  if (isWeightsName(source)) return WEIGHTS_REGISTRY[source];
+  if (looksLikeWeightsName(source) && !fs.existsSync(source)) {
+    throw new Error(`Error in ${fn}: ${unknownWeightsMessage(source)} (or give the path of a .pth checkpoint or a model folder)`);
+  }
+  return undefined;
+}
+
+/**
+ * Loads registered weights: their configuration under `options.config`, their class names unless
+ * the number of classes changed. Everything that can be checked is, before anything is downloaded.
+ */
+async function fromNamedWeights(entry: WeightsEntry, options: LoadOptions, fn: string): Promise<MaskRCNNModel> {
+  if (entry.unsupported !== undefined) {
+    throw new Error(`Error in ${fn}: cannot load ${entry.name}: ${entry.unsupported}; downloadWeights('${entry.name}') still downloads the file`);
+  }
+  if (options.config !== undefined) checkConfig(options.config, `Error in ${fn}: options.config`);
+  const config: MaskRCNNConfig = { ...entry.config, ...options.config };
+  checkConfig(config, `Error in ${fn}: ${entry.name}: the configuration`);
+  // Without numClasses in the configuration it is read from the checkpoint, and the names checked then.
+  const numClasses = config.numClasses;
+  const fits = entry.classNames.length > 0 && (numClasses === undefined || entry.classNames.length === numClasses);
+  const classNames = options.classNames ?? (fits ? entry.classNames : undefined);
+  if (classNames !== undefined) checkClassNames(classNames, numClasses, fn);
+  const file = await downloadWeights(entry, options.download);
+  return fromTorchvision(file, { ...options, config, classNames });
 }
 
 /** torchvision's default number of classes (COCO's 91, background and gaps included). */

@@ -15,6 +15,7 @@ import { generateShapesDataset } from '../data/shapes';
 import { STAGE_NAMES, StageTimes } from '../model/stage_clock';
 import { writeOverlayPng } from '../viz/png';
 import { numberIn } from './model_options';
+import { withDownloadProgress } from './download_progress';
 
 /**
  * Options of {@link runDemo}.
@@ -75,7 +76,8 @@ export async function runDemo(o: DemoOptions = {}, log: (line: string) => void =
 
   let model: MaskRCNNModel;
   if (o.weights !== undefined) {
-    model = await load(o.weights, { backend: o.backend });
+    const weights = o.weights;
+    model = await withDownloadProgress((download) => load(weights, { backend: o.backend, download }));
     log(`model: ${o.weights}`);
   } else {
     model = await loadShippedModel({ backend: o.backend });
@@ -131,7 +133,7 @@ export function registerDemoCommand(program: Command): void {
     .description('segment generated shapes images with the shipped model, write pictures, print AP and stage times')
     .option('--out <dir>', 'output folder (default maskrcnn-demo)')
     .option('--num-images <n>', 'images to generate (default 8)', numberIn(1, 10000, true))
-    .option('--weights <path>', 'another model (.pth or a saved folder) instead of the shipped one')
+    .option('--weights <name|path>', 'another model (a checkpoint name, .pth or a saved folder) instead of the shipped one')
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu')
     .option('--seed <n>', 'seed of the generated images (default 0)', numberIn(0, 2 ** 31, true))
     .option('--draw-threshold <p>', 'minimum score of a drawn detection (default 0.5)', numberIn(0, 1))

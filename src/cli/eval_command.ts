@@ -10,6 +10,7 @@ import { evaluateModel, ModelEvaluation } from '../api/evaluate_model';
 import { describeBackend } from '../backend';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
 import { numberIn } from './model_options';
+import { withDownloadProgress } from './download_progress';
 
 /** Values of `--iou`. */
 export const EVAL_IOU_CHOICES = ['bbox', 'segm', 'both'] as const;
@@ -99,7 +100,7 @@ export interface ModelEvalOptions {
  */
 export async function runModelEval(o: ModelEvalOptions, log: (line: string) => void = console.log): Promise<ModelEvaluation> {
   if (o.out !== undefined && fs.existsSync(o.out) && !o.force) throw new Error(`Error in eval: ${o.out} exists; pass --force to replace it`);
-  const model = await load(o.weights, { backend: o.backend });
+  const model = await withDownloadProgress((download) => load(o.weights, { backend: o.backend, download }));
   const bar = new SingleBar({ format: 'eval [{bar}] {value}/{total} images | {duration}s | ETA {eta}s', stream: process.stderr });
   const showBar = o.progress ?? process.stderr.isTTY === true;
   try {
@@ -147,7 +148,7 @@ export function registerEvalCommand(program: Command): void {
     .description('COCO evaluation (equal to pycocotools COCOeval) of a results file, or of a model on a dataset folder')
     .requiredOption('--gt <file>', 'COCO instances json (ground truth)')
     .option('--dt <file>', 'COCO results json to evaluate')
-    .option('--weights <path>', 'evaluate this model instead (.pth or a saved folder); needs --images')
+    .option('--weights <name|path>', 'evaluate this model instead (a checkpoint name, .pth or a saved folder); needs --images')
     .option('--images <dir>', 'folder of the images named in --gt (with --weights)')
     .option('--max-images <n>', 'with --weights: only the first n images', numberIn(1, 1e9, true))
     .option('--out <file>', 'with --weights: write the COCO results json')

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerDemoCommand } from './demo_command';
+import { registerDownloadCommand } from './download_command';
 import { registerEvalCommand } from './eval_command';
 import { registerPredictCommand } from './predict_command';
 import { registerTrainCommand } from './train_command';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerEvalCommand(program);
   registerDemoCommand(program);
   registerTrainCommand(program);
+  registerDownloadCommand(program);
   return program;
 }
 

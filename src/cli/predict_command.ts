@@ -10,10 +10,14 @@ import { loadShippedModel, shippedModelPath } from '../api/shipped_model';
 import { describeBackend } from '../backend';
 import { writeOverlayPng } from '../viz/png';
 import { numberIn } from './model_options';
+import { withDownloadProgress } from './download_progress';
 
 /** Options of {@link runPredict}. */
 export interface PredictCommandOptions {
-  /** torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs; default the shipped shapes model. */
+  /**
+   * A published checkpoint's name (e.g. `maskrcnn_resnet50_fpn_coco`, downloaded once), a torchvision
+   * checkpoint (.pth) or a folder saved by maskrcnn-tfjs; default the shipped shapes model.
+   */
   weights?: string;
   images: string[];
   /** JSON output file; never overwritten unless `force`. */
@@ -53,7 +57,11 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
     throw new Error(`Error in predict: ${existing.join(', ')} exist${existing.length === 1 ? 's' : ''}; pass --force to replace, or --no-overlays`);
   }
   if (overlayDir !== undefined) fs.mkdirSync(overlayDir, { recursive: true });
-  const model = o.weights !== undefined ? await load(o.weights, { backend: o.backend }) : await loadShippedModel({ backend: o.backend });
+  const weights = o.weights;
+  const model =
+    weights !== undefined
+      ? await withDownloadProgress((download) => load(weights, { backend: o.backend, download }))
+      : await loadShippedModel({ backend: o.backend });
   try {
     if (o.weights === undefined) log(`no --weights: using the shipped shapes model (ResNet-18-FPN, 6 shape classes), ${shippedModelPath()}`);
     if (model.backend) log(describeBackend(model.backend));
@@ -126,7 +134,7 @@ export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
     .description('detect and segment objects in image files')
-    .option('--weights <path>', 'torchvision checkpoint (.pth) or a folder saved by maskrcnn-tfjs (default: the shipped shapes model)')
+    .option('--weights <name|path>', 'checkpoint name (maskrcnn_resnet50_fpn_coco: downloaded once), torchvision .pth, or a folder saved by maskrcnn-tfjs (default: the shipped shapes model)')
     .argument('<images...>', 'image files (PNG, JPEG, WebP, ...)')
     .option('--out <file>', 'write the predictions (boxes, scores, labels, RLE masks) as JSON')
     .option('--overlays <dir>', 'folder of the pictures, <image>.overlay.png (default: the folder of --out)')
