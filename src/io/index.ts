@@ -1,5 +1,6 @@
 /**
- * Reading PyTorch checkpoints (`torch.save`, zip format) without executing them.
+ * Reading PyTorch checkpoints (`torch.save`, zip format) without executing them, and writing
+ * state dicts as `torch.save` does.
  *
  * @example
  * ```ts
@@ -37,3 +38,11 @@ export {
   unpickle,
 } from './unpickler';
 export { type ZipEntry, type ZipReadOptions, ZipArchive } from './zip_archive';
+export {
+  type TorchTensorInput,
+  type TorchWriteOptions,
+  type TorchWriteResult,
+  encodeTorchStateDict,
+  writeTorchStateDict,
+} from './torch_writer';
+export { type ZipRecord, torchZipChunks } from './zip_writer';
