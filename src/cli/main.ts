@@ -3,6 +3,7 @@
  * The `maskrcnn` command line: one program, subcommands registered from their own files.
  */
 import { Command } from 'commander';
+import { registerConvertCommand } from './convert_command';
 import { registerDemoCommand } from './demo_command';
 import { registerEvalCommand } from './eval_command';
 import { registerPredictCommand } from './predict_command';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerEvalCommand(program);
   registerDemoCommand(program);
   registerTrainCommand(program);
+  registerConvertCommand(program);
   return program;
 }
 

@@ -22,6 +22,7 @@ export {
   STATE_DICT_KEYS,
   isTorchTensorRef,
   openTorchCheckpoint,
+  readTorchShapes,
   readTorchStateDict,
   readTorchStateDictSync,
   toFloat32,

@@ -717,6 +717,23 @@ function stateDictOf(ckpt: Checkpoint, options: ReadTorchOptions): StateDict {
 }
 
 /**
+ * The names and shapes of a checkpoint's state dict, read from data.pkl alone (no tensor is
+ * materialised): what architecture a file holds, cheaply. The state dict is picked as
+ * {@link readTorchStateDictSync} picks it.
+ *
+ * @example
+ * ```ts
+ * const shapes = readTorchShapes('maskrcnn_resnet50_fpn.pth');
+ * shapes.get('roi_heads.box_predictor.cls_score.weight'); // [91, 1024]
+ * ```
+ */
+export function readTorchShapes(source: string | Uint8Array, options: ReadTorchOptions = {}): Map<string, number[]> {
+  const [bytes, fileName] = readSource(source, options);
+  const sd = selectStateDict(open(bytes, fileName, options), options);
+  return new Map([...sd].map(([k, v]) => [k as string, [...(v as TorchTensorRef).shape]]));
+}
+
+/**
  * Reads the state dict of a `torch.save` checkpoint, synchronously. The top level may be the
  * state dict itself or a training checkpoint holding it under `options.key` or one of
  * {@link STATE_DICT_KEYS}. Nothing in the file is executed: any global other than tensors,
