@@ -247,11 +247,15 @@ function storageBytes(key: string, t: TorchTensorInput): Uint8Array {
     throw new Error(`Error in encodeTorchStateDict: '${key}' has shape ${JSON.stringify(shape)}; sizes must be non-negative integers`);
   }
   const numel = shape.reduce((a, b) => a * b, 1);
-  const expected = allocate(dtype, 0).constructor;
-  if (data?.constructor !== expected || data.length !== numel) {
+  // By tag, not constructor: a Node Buffer is a Uint8Array, and arrays from another realm count.
+  const tag = (a: unknown): string | undefined =>
+    ArrayBuffer.isView(a) ? (a as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : undefined;
+  const expected = tag(allocate(dtype, 0))!;
+  if (tag(data) !== expected || data.length !== numel) {
+    const got = tag(data) ?? (data === null ? 'null' : typeof data);
     throw new Error(
-      `Error in encodeTorchStateDict: '${key}' (${dtype}, shape [${shape.join(', ')}]) needs a ${expected.name} of ` +
-        `${numel} elements, got ${data?.constructor?.name ?? typeof data}${data && 'length' in data ? ` of ${data.length}` : ''}`,
+      `Error in encodeTorchStateDict: '${key}' (${dtype}, shape [${shape.join(', ')}]) needs a ${expected} of ` +
+        `${numel} elements, got ${got}${tag(data) !== undefined ? ` of ${data.length}` : ''}`,
     );
   }
   let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -76,6 +76,9 @@ describe('writeTorchStateDict', () => {
       "Error in encodeTorchStateDict: 'w' (float32, shape [2]) needs a Float32Array of 2 elements, got Int32Array of 2",
     );
     expect(() => encodeTorchStateDict(bad({ shape: [3] }))).toThrow("'w' (float32, shape [3]) needs a Float32Array of 3 elements, got Float32Array of 2");
+    expect(() => encodeTorchStateDict(bad({ data: [1, 2] as unknown as Float32Array }))).toThrow("needs a Float32Array of 2 elements, got object");
+    // A Node Buffer is a Uint8Array.
+    expect(() => encodeTorchStateDict(new Map([['b', { dtype: 'uint8', shape: [2], data: Buffer.from([1, 2]) }]]))).not.toThrow();
     expect(() => encodeTorchStateDict(bad({ shape: [-2] }))).toThrow("'w' has shape [-2]; sizes must be non-negative integers");
     expect(() => encodeTorchStateDict(bad({ dtype: 'complex64' as TorchTensorInput['dtype'] }))).toThrow("'w' has dtype 'complex64'; valid dtypes are float32, float64");
     expect(() => encodeTorchStateDict(bad({}), { archiveName: 'a/b' })).toThrow("archiveName must be a non-empty name without slashes, got 'a/b'");
