@@ -43,6 +43,7 @@ export * from './postprocess';
 // Weights: torchvision checkpoints (by path or by name, downloaded into a cache) and our own format.
 export * from './io';
 export * from './io/state_dict';
+export * from './io/infer_architecture';
 export * from './io/native_weights';
 export * from './io/file_handler';
 export * from './io/quantization';

@@ -83,6 +83,39 @@ def module_state_dict():
     return m.state_dict()
 
 
+def saved_by_torch():
+    """What our writer (src/io/torch_writer.ts) must reproduce byte for byte: torch.save of a
+    plain OrderedDict (no _metadata) of contiguous, non-parameter tensors, the way a state dict
+    copied into an OrderedDict is saved. It covers every dtype, scalars, empty tensors (whose
+    strides torch computes with size 0 counted as 1), sizes pickled as BININT2 and LONG1, a
+    requires_grad tensor, a non-ASCII key, over 256 memo entries (LONG_BINPUT, LONG_BINGET of a
+    storage class first seen late) and over 10 storages (records sorted as strings)."""
+    g = torch.Generator().manual_seed(3)
+    sd = collections.OrderedDict()
+    for i in range(12):
+        shape = [(2, 3, 3, 3), (4, 5), (7,), ()][i % 4]
+        sd[f'layer{i}.weight'] = torch.randn(shape, generator=g)
+    sd['double'] = torch.tensor([[0.5, -2.0]], dtype=torch.float64)
+    sd['half'] = torch.tensor([1.5, -0.0, 65504.0], dtype=torch.float16)
+    sd['bfloat'] = torch.tensor([1.0, -3.140625], dtype=torch.bfloat16)
+    sd['bn.num_batches_tracked'] = torch.tensor(123456, dtype=torch.int64)
+    sd['int32'] = torch.tensor([-7, 2 ** 31 - 1], dtype=torch.int32)
+    sd['int16'] = torch.tensor([-300, 300], dtype=torch.int16)
+    sd['int8'] = torch.tensor([-128, 127], dtype=torch.int8)
+    sd['bool'] = torch.tensor([[True, False], [False, True]])
+    sd['empty_rows'] = torch.zeros(0, 3)
+    sd['empty_cols'] = torch.zeros(3, 0)
+    sd['empty_huge'] = torch.zeros(2 ** 31, 0)
+    sd['ones_3x1x1'] = torch.ones(3, 1, 1)
+    sd['wide'] = torch.arange(300 * 2, dtype=torch.float32).reshape(2, 300)
+    sd['bytes'] = (torch.arange(65537) % 251).to(torch.uint8)
+    sd['grad'] = torch.ones(2, requires_grad=True)
+    sd['h\u00e4ufig.gewicht'] = torch.tensor([2.0])
+    for i in range(12):
+        sd[f'late{i}.int8'] = torch.tensor([i, -i], dtype=torch.int8)
+    return sd
+
+
 def write_malicious(name, protocol):
     class Payload:
         def __reduce__(self):
@@ -116,6 +149,8 @@ def main():
     expected['training_checkpoint.pth'] = {k: describe(v) for k, v in model.state_dict().items()}
     torch.save({'state_dict': model.state_dict(), 'arch': 'linear'}, path('state_dict_key.pth'))
     torch.save({'ema': model.state_dict(), 'epoch': 9, 'steps': [1, 2]}, path('custom_key.pth'))
+
+    torch.save(saved_by_torch(), path('saved_by_torch.pth'))
 
     write_malicious('malicious.pth', 2)
     write_malicious('malicious_protocol4.pth', 4)

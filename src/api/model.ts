@@ -6,8 +6,9 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, selectBackend } from '../backend';
 import { DEFAULT_MAX_PIXELS, readImage } from '../data/image_io';
-import { loadStateDict, LoadReport } from '../io/state_dict';
+import { loadStateDict, LoadReport, toTorchStateDict, type ToTorchStateDictOptions } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
+import { writeTorchStateDict, type TorchWriteResult } from '../io/torch_writer';
 import { applyWeightsArtifacts, readWeightsArtifacts, saveWeights } from '../io/native_weights';
 import { type QuantizeOptions, checkQuantizeOptions } from '../io/quantization';
 import { type DownloadOptions, downloadWeights } from '../io/download';
@@ -131,6 +132,7 @@ export interface LoadOptions {
   download?: DownloadOptions;
 }
 
+const SAVE_TORCH_OPTION_NAMES = ['numBatchesTracked', 'prefix'];
 const PREDICT_OPTION_NAMES = ['scoreThreshold', 'maskThreshold', 'maxDetections', 'masks', 'returnProbabilities', 'maxPixels'];
 const MASK_FORMATS: readonly string[] = ['cropped', 'full', 'rle'];
 
@@ -266,6 +268,30 @@ export class MaskRCNNModel {
       quantization: options.quantization,
       minElements: options.minElements,
     });
+  }
+
+  /**
+   * Saves the weights as a torchvision checkpoint: the `.pth` file `torch.save(model.state_dict())`
+   * writes (see {@link writeTorchStateDict}), which torchvision's `load_state_dict(..., strict=True)`
+   * accepts for a model of the same architecture (see docs/convert.md for building it) and
+   * {@link fromTorchvision} loads back bit for bit. The file holds weights only: class names and
+   * the configuration stay behind. Written atomically (a temporary file renamed into place); an
+   * existing file is replaced.
+   *
+   * @example
+   * ```ts
+   * await model.saveTorch('shapes.pth');
+   * // Python: model.load_state_dict(torch.load('shapes.pth'))
+   * ```
+   */
+  async saveTorch(file: string, options: ToTorchStateDictOptions = {}): Promise<TorchWriteResult> {
+    this.checkNotDisposed('saveTorch');
+    for (const k of Object.keys(options)) {
+      if (!SAVE_TORCH_OPTION_NAMES.includes(k)) {
+        throw new Error(`Error in saveTorch: unknown option '${k}'; valid options are ${SAVE_TORCH_OPTION_NAMES.join(', ')}`);
+      }
+    }
+    return writeTorchStateDict(file, await toTorchStateDict(this.network, options));
   }
 
   /** Frees every weight; the model cannot be used afterwards. A second call does nothing. */

@@ -3,6 +3,7 @@
  * The `maskrcnn` command line: one program, subcommands registered from their own files.
  */
 import { Command } from 'commander';
+import { registerConvertCommand } from './convert_command';
 import { registerDemoCommand } from './demo_command';
 import { registerDownloadCommand } from './download_command';
 import { registerEvalCommand } from './eval_command';
@@ -25,6 +26,7 @@ export function createProgram(): Command {
   registerDemoCommand(program);
   registerTrainCommand(program);
   registerDownloadCommand(program);
+  registerConvertCommand(program);
   return program;
 }
 

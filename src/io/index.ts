@@ -1,5 +1,6 @@
 /**
- * Reading PyTorch checkpoints (`torch.save`, zip format) without executing them.
+ * Reading PyTorch checkpoints (`torch.save`, zip format) without executing them, and writing
+ * state dicts as `torch.save` does.
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@ export {
   STATE_DICT_KEYS,
   isTorchTensorRef,
   openTorchCheckpoint,
+  readTorchShapes,
   readTorchStateDict,
   readTorchStateDictSync,
   toFloat32,
@@ -37,3 +39,11 @@ export {
   unpickle,
 } from './unpickler';
 export { type ZipEntry, type ZipReadOptions, ZipArchive } from './zip_archive';
+export {
+  type TorchTensorInput,
+  type TorchWriteOptions,
+  type TorchWriteResult,
+  encodeTorchStateDict,
+  writeTorchStateDict,
+} from './torch_writer';
+export { type ZipRecord, torchZipChunks } from './zip_writer';

@@ -1,14 +1,16 @@
 /**
- * Loading a PyTorch state dict into our layers, as `module.load_state_dict` does.
+ * Loading a PyTorch state dict into our layers, as `module.load_state_dict` does, and making one
+ * from them, as `module.state_dict()` does.
  *
- * Keys are torchvision's; each tensor is converted from PyTorch layout to ours by the layout its
- * parameter declares (conv OIHW -> HWIO, linear [out, in] -> [in, out]). `num_batches_tracked`
- * (a BatchNorm2d counter that FrozenBatchNorm2d does not have) is ignored. Everything is checked
- * before any variable is written, so a failed strict load leaves the model untouched.
+ * Keys are torchvision's; each tensor is converted between PyTorch layout and ours by the layout
+ * its parameter declares (conv OIHW <-> HWIO, linear [out, in] <-> [in, out]). `num_batches_tracked`
+ * (a BatchNorm2d counter that FrozenBatchNorm2d does not have) is ignored when loading and
+ * written only when asked for. Everything is checked before any variable is written, so a failed
+ * strict load leaves the model untouched.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fromTorchLayout, TorchLayer, TorchParam, torchShape } from '../nn/torch_layer';
-import { StateDict, toFloat32 } from './torch_checkpoint';
+import { fromTorchLayout, TorchLayer, TorchParam, toTorchLayout, torchShape } from '../nn/torch_layer';
+import { StateDict, TorchTensorData, toFloat32 } from './torch_checkpoint';
 
 /** Options of {@link loadStateDict}. */
 export interface LoadStateDictOptions {
@@ -113,4 +115,122 @@ export function loadStateDict(
     });
   }
   return { loaded: toLoad.map(([k]) => k), missing, unexpected, mismatched };
+}
+
+/**
+ * Options of {@link toTorchStateDict}.
+ *
+ * @example
+ * ```ts
+ * const options: ToTorchStateDictOptions = { numBatchesTracked: true }; // for a BatchNorm2d-built model
+ * ```
+ */
+export interface ToTorchStateDictOptions {
+  /**
+   * Also write `<bn>.num_batches_tracked` (an int64 scalar 0) after each FrozenBatchNorm's
+   * buffers, as the state dict of a torchvision model built with nn.BatchNorm2d
+   * (`maskrcnn_resnet50_fpn(weights=None)`) has. Default false, as torchvision's published
+   * checkpoints (FrozenBatchNorm2d) have none; either way torch's `load_state_dict(strict=True)`
+   * accepts the file, since BatchNorm2d fills in a missing counter for state dicts without
+   * module versions and FrozenBatchNorm2d drops one.
+   */
+  readonly numBatchesTracked?: boolean;
+  /** Put before every key, e.g. `backbone.` for a backbone saved on its own; default ''. */
+  readonly prefix?: string;
+}
+
+/**
+ * Keys in torch's order. torch's `state_dict()` walks the module tree: a module's own tensors,
+ * then each child's, children in the order they were registered. Ours walks our layers the same
+ * way, but our FPN registers its blocks level by level (`inner_blocks.0`, `layer_blocks.0`,
+ * `inner_blocks.1`, ...) where torchvision registers all `inner_blocks` before the
+ * `layer_blocks`. Regrouping the keys as a tree whose children come in order of first
+ * appearance gives torchvision's order back.
+ */
+function inModuleOrder(keys: readonly string[]): string[] {
+  interface Node { readonly items: (string | Node)[]; readonly children: Map<string, Node> }
+  const root: Node = { items: [], children: new Map() };
+  for (const key of keys) {
+    const parts = key.split('.');
+    let node = root;
+    for (const part of parts.slice(0, -1)) {
+      let child = node.children.get(part);
+      if (child === undefined) {
+        child = { items: [], children: new Map() };
+        node.children.set(part, child);
+        node.items.push(child);
+      }
+      node = child;
+    }
+    node.items.push(key);
+  }
+  const out: string[] = [];
+  const walk = (node: Node): void => {
+    for (const item of node.items) {
+      if (typeof item === 'string') out.push(item);
+      else walk(item);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function contiguous(shape: readonly number[]): number[] {
+  const strides: number[] = [];
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides.unshift(s);
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/**
+ * The state dict torchvision's `model.state_dict()` would give for a layer's weights: torchvision
+ * keys in torchvision's order, float32 tensors in PyTorch layout (conv HWIO -> OIHW, linear
+ * [in, out] -> [out, in]), each its own copy. The inverse of {@link loadStateDict}: loading the
+ * result back gives the same weights bit for bit. Write it with `writeTorchStateDict`, or see
+ * `MaskRCNNModel.saveTorch`.
+ *
+ * @example
+ * ```ts
+ * const sd = await toTorchStateDict(model.network);
+ * sd.get('backbone.body.conv1.weight')!.shape; // [64, 3, 7, 7]
+ * await writeTorchStateDict('model.pth', sd);
+ * ```
+ */
+export async function toTorchStateDict(
+  source: TorchLayer | ReadonlyMap<string, TorchParam>,
+  options: ToTorchStateDictOptions = {},
+): Promise<StateDict> {
+  const params = source instanceof TorchLayer ? source.stateDict() : source;
+  const prefix = options.prefix ?? '';
+  const out: StateDict = new Map();
+  for (const key of inModuleOrder([...params.keys()])) {
+    const p = params.get(key)!;
+    const t = tf.tidy(() => toTorchLayout(p.variable.read(), p.layout));
+    let values: Float32Array;
+    try {
+      // A copy: on the cpu backend data() hands back the tensor's own array, which a 'same'
+      // layout (a clone) shares with the variable.
+      values = ((await t.data()) as Float32Array).slice();
+    } finally {
+      t.dispose();
+    }
+    const shape = torchShape(p.variable.shape as number[], p.layout);
+    const storageKey = String(out.size);
+    const strides = contiguous(shape);
+    out.set(prefix + key, {
+      dtype: 'float32', shape, strides, data: values, requiresGrad: false, isParameter: false,
+      source: { storageKey, storageOffset: 0, strides },
+    });
+    if (options.numBatchesTracked && key.endsWith('.running_var')) {
+      const counter: TorchTensorData = {
+        dtype: 'int64', shape: [], strides: [], data: new BigInt64Array(1), requiresGrad: false, isParameter: false,
+        source: { storageKey: String(out.size), storageOffset: 0, strides: [] },
+      };
+      out.set(`${prefix}${key.slice(0, -'running_var'.length)}num_batches_tracked`, counter);
+    }
+  }
+  return out;
 }

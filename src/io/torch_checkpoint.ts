@@ -160,12 +160,14 @@ export interface TorchCheckpoint {
   materialize(ref: TorchTensorRef, what?: string): TorchTensorData;
 }
 
-interface DTypeInfo {
+/** A storage class's dtype and element size. */
+export interface DTypeInfo {
   readonly dtype: TorchDType;
   readonly itemSize: number;
 }
 
-const STORAGE_TYPES: ReadonlyMap<string, DTypeInfo> = new Map([
+/** Pickled storage classes and the dtype each holds (the writer uses the same table). */
+export const STORAGE_TYPES: ReadonlyMap<string, DTypeInfo> = new Map([
   ['torch.FloatStorage', { dtype: 'float32', itemSize: 4 }],
   ['torch.DoubleStorage', { dtype: 'float64', itemSize: 8 }],
   ['torch.HalfStorage', { dtype: 'float16', itemSize: 2 }],
@@ -178,7 +180,8 @@ const STORAGE_TYPES: ReadonlyMap<string, DTypeInfo> = new Map([
   ['torch.BoolStorage', { dtype: 'bool', itemSize: 1 }],
 ]);
 
-const ITEM_SIZE: Readonly<Record<TorchDType, number>> = {
+/** Bytes per element of each dtype. */
+export const ITEM_SIZE: Readonly<Record<TorchDType, number>> = {
   float32: 4, float64: 8, float16: 2, bfloat16: 2, int64: 8, int32: 4, int16: 2, int8: 1,
   uint8: 1, bool: 1,
 };
@@ -347,7 +350,8 @@ function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-function allocate(dtype: TorchDType, n: number): TorchTensorArray {
+/** A zeroed array of `n` elements of the type that holds `dtype` (see {@link TorchTensorArray}). */
+export function allocate(dtype: TorchDType, n: number): TorchTensorArray {
   switch (dtype) {
     case 'float32': return new Float32Array(n);
     case 'float64': return new Float64Array(n);
@@ -380,9 +384,11 @@ function typedView(dtype: TorchDType, aligned: Uint8Array): TorchTensorArray {
   }
 }
 
-const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** True on little-endian hosts (all that Node and browsers run on in practice). */
+export const hostIsLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function swapBytes(a: TorchTensorArray, size: number): void {
+/** Reverses the bytes of each `size`-byte element of `a`, in place. */
+export function swapBytes(a: TorchTensorArray, size: number): void {
   const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   for (let i = 0; i < b.length; i += size) {
     for (let lo = i, hi = i + size - 1; lo < hi; lo++, hi--) {
@@ -708,6 +714,23 @@ function stateDictOf(ckpt: Checkpoint, options: ReadTorchOptions): StateDict {
     out.set(k as string, ckpt.materialize(v as TorchTensorRef, `tensor '${k as string}'`));
   }
   return out;
+}
+
+/**
+ * The names and shapes of a checkpoint's state dict, read from data.pkl alone (no tensor is
+ * materialised): what architecture a file holds, cheaply. The state dict is picked as
+ * {@link readTorchStateDictSync} picks it.
+ *
+ * @example
+ * ```ts
+ * const shapes = readTorchShapes('maskrcnn_resnet50_fpn.pth');
+ * shapes.get('roi_heads.box_predictor.cls_score.weight'); // [91, 1024]
+ * ```
+ */
+export function readTorchShapes(source: string | Uint8Array, options: ReadTorchOptions = {}): Map<string, number[]> {
+  const [bytes, fileName] = readSource(source, options);
+  const sd = selectStateDict(open(bytes, fileName, options), options);
+  return new Map([...sd].map(([k, v]) => [k as string, [...(v as TorchTensorRef).shape]]));
 }
 
 /**

@@ -14,7 +14,8 @@ import { fromTorchvision, load, MaskRCNNModel } from '../../src/api/model';
 import { MaskRCNN, MaskRCNNConfig } from '../../src/model/mask_rcnn';
 import type { WeightsEntry } from '../../src/io/weights_registry';
 import { useBackend } from '../support/backends';
-import { torchSave, torchStateDict } from '../io/support/torch_writer';
+import { toTorchStateDict } from '../../src/io/state_dict';
+import { encodeTorchStateDict } from '../../src/io/torch_writer';
 import { entryFor, serveBytes, WeightsServer } from '../io/support/weights_server';
 
 const CONFIG: MaskRCNNConfig = {
@@ -42,7 +43,10 @@ describe('weights by name', () => {
     server = await WeightsServer.start();
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'weights-by-name-'));
     source = new MaskRCNN(CONFIG);
-    const pth = torchSave(torchStateDict(source));
+    // A real torch.save-format file of the model, written by our own .pth writer.
+    const chunks = encodeTorchStateDict(await toTorchStateDict(source), { archiveName: 'small_r18' });
+    const pth = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    chunks.reduce((at, c) => (pth.set(c, at), at + c.length), 0);
     entry = entryFor(pth, server.base, 'small_r18', { config: CONFIG, classNames: NAMES });
     server.handler = serveBytes(pth);
     picture = tf.tidy(() => tf.randomUniform([48, 64, 3], 0, 255, 'int32', 3) as tf.Tensor3D);

@@ -75,8 +75,9 @@ SMALL_CONFIG = {
 }
 
 
-def build_small_model():
-    """torchvision's MaskRCNN from its parts, the way a torchvision user configures a small one."""
+def build_small_model(norm_layer=FrozenBatchNorm2d):
+    """torchvision's MaskRCNN from its parts, the way a torchvision user configures a small one
+    (norm_layer: torch.nn.BatchNorm2d gives the state dict num_batches_tracked counters)."""
     from torchvision.models import resnet18, resnet34
     from torchvision.models.detection import MaskRCNN
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
@@ -85,7 +86,7 @@ def build_small_model():
     from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
     c = SMALL_CONFIG
-    body = {18: resnet18, 34: resnet34}[c["depth"]](weights=None, norm_layer=FrozenBatchNorm2d)
+    body = {18: resnet18, 34: resnet34}[c["depth"]](weights=None, norm_layer=norm_layer)
     layers = {"layer1": "0", "layer2": "1", "layer3": "2", "layer4": "3"}
     backbone = BackboneWithFPN(body, layers, [64, 128, 256, 512], c["fpnChannels"], extra_blocks=LastLevelMaxPool())
     k = c["numClasses"]
