@@ -51,7 +51,9 @@ export function readTrainConfig(file: string): ResolvedTrainConfig {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`Error in train: cannot read --config ${file}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message;
+    throw new Error(`Error in train: cannot read --config ${file}: ${why}; expected a training config JSON (train, outputDir and optional settings, see TrainConfig)`);
   }
   let raw: unknown;
   try {
@@ -70,6 +72,36 @@ export function readTrainConfig(file: string): ResolvedTrainConfig {
     init: c.init && at(c.init),
     outputDir: at(c.outputDir),
   };
+}
+
+/**
+ * Checks the files a config names before anything is loaded, listing every problem at once with
+ * the field, the path (as resolved from the config's folder) and what it should be.
+ */
+function checkConfigPaths(config: ResolvedTrainConfig, file: string): void {
+  const problems: string[] = [];
+  const check = (field: string, p: string, kind: 'file' | 'folder', expected: string): void => {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p);
+      fs.accessSync(p, fs.constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push(`${field}: ${p} ${code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? (e as Error).message})`}; expected ${expected}`);
+      return;
+    }
+    if (kind === 'file' && !st.isFile()) problems.push(`${field}: ${p} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; expected ${expected}`);
+    if (kind === 'folder' && !st.isDirectory()) problems.push(`${field}: ${p} is not a folder; expected ${expected}`);
+  };
+  for (const [name, d] of [['train', config.train], ['val', config.val]] as const) {
+    if (d === undefined) continue;
+    check(`${name}.annotationFile`, d.annotationFile, 'file', 'a COCO instances JSON');
+    check(`${name}.imagesDir`, d.imagesDir, 'folder', `the folder of the images named in ${name}.annotationFile`);
+  }
+  if (config.init !== undefined) check('init', config.init, 'file', 'a torchvision checkpoint (.pth), e.g. maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth');
+  if (problems.length > 0) {
+    throw new Error(`Error in train: --config ${file} names paths that cannot be used (relative paths are taken from the config's folder):\n  ${problems.join('\n  ')}`);
+  }
 }
 
 function lossLine(s: StepInfo): string {
@@ -97,6 +129,7 @@ export async function runTrain(o: TrainCommandOptions, deps: TrainerOptions = {}
   }
   const quantization = o.quantize as WeightQuantization | undefined;
   const config = readTrainConfig(o.config);
+  checkConfigPaths(config, o.config);
   const log = deps.log ?? console.log;
   registerWasmTrainingKernels();
   const backend = await selectBackend({ backend: o.backend });

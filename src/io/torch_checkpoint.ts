@@ -616,10 +616,19 @@ function gather(
   }
 }
 
-function readSource(source: string | Uint8Array, options: ReadTorchOptions): [Uint8Array, string] {
-  return typeof source === 'string'
-    ? [readFileSync(source), source]
-    : [source, options.name ?? '<buffer>'];
+function readSource(source: string | Uint8Array, options: ReadTorchOptions, fn: string): [Uint8Array, string] {
+  if (typeof source !== 'string') return [source, options.name ?? '<buffer>'];
+  try {
+    return [readFileSync(source), source];
+  } catch (e) {
+    throw unreadable(fn, source, e as NodeJS.ErrnoException);
+  }
+}
+
+/** A file error that says which file and what it should have been, not a bare ENOENT. */
+function unreadable(fn: string, file: string, e: NodeJS.ErrnoException): Error {
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
+  return new Error(`Error in ${fn}: cannot read ${file}: ${why} (expected a torchvision checkpoint written by torch.save)`);
 }
 
 function open(bytes: Uint8Array, fileName: string, options: ReadTorchOptions): Checkpoint {
@@ -642,7 +651,7 @@ export function openTorchCheckpoint(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): TorchCheckpoint {
-  const [bytes, fileName] = readSource(source, options);
+  const [bytes, fileName] = readSource(source, options, 'openTorchCheckpoint');
   return open(bytes, fileName, options);
 }
 
@@ -726,7 +735,7 @@ export function readTorchStateDictSync(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): StateDict {
-  const [bytes, fileName] = readSource(source, options);
+  const [bytes, fileName] = readSource(source, options, 'readTorchStateDictSync');
   return stateDictOf(open(bytes, fileName, options), options);
 }
 
@@ -744,7 +753,12 @@ export async function readTorchStateDict(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): Promise<StateDict> {
-  const bytes = typeof source === 'string' ? await readFile(source) : source;
+  const bytes =
+    typeof source === 'string'
+      ? await readFile(source).catch((e: NodeJS.ErrnoException) => {
+          throw unreadable('readTorchStateDict', source, e);
+        })
+      : source;
   const fileName = typeof source === 'string' ? source : options.name ?? '<buffer>';
   return stateDictOf(open(bytes, fileName, options), options);
 }
