@@ -4,56 +4,13 @@
  * printed line goes round (taken off, line, drawn again), with the same ETA as the loss line.
  * A small terminal emulator replays what was written to check where each line lands.
  */
-import { Writable } from 'stream';
 import { formatDuration, lossLine, TrainProgress, type ProgressStream } from '../../src/cli/train_progress';
 import type { StepInfo } from '../../src/train/trainer';
+import { fakeStderr, Terminal } from '../support/terminal';
 
 function stepInfo(step: number, totalSteps: number, etaSeconds: number): StepInfo {
   const losses = { loss_objectness: 0.1, loss_rpn_box_reg: 0.2, loss_classifier: 0.3, loss_box_reg: 0.4, loss_mask: 0.5 };
   return { step, totalSteps, epoch: 0, batchIndex: step - 1, losses, totalLoss: 1.5, lr: 0.01, images: 2, stepSeconds: 1, imagesPerSecond: 2.5, etaSeconds };
-}
-
-/** One terminal line as cursor moves, clears and text leave it; finished lines in `history`. */
-class Terminal {
-  line = '';
-  private col = 0;
-  readonly history: string[] = [];
-
-  write(s: string): void {
-    for (const tok of s.match(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]|\r|\n|[^\x1b\r\n]+/g) ?? []) {
-      const csi = /^\x1b\[([0-9;?]*)([A-Za-z])$/.exec(tok);
-      if (csi && csi[2] === 'G') this.col = Number(csi[1] || 1) - 1;
-      else if (csi && csi[2] === 'K' && csi[1] === '2') this.line = '';
-      else if (csi && csi[2] === 'K') this.line = this.line.slice(0, this.col);
-      else if (csi || tok.startsWith('\x1b')) continue; // cursor visibility, save / restore
-      else if (tok === '\r') this.col = 0;
-      else if (tok === '\n') this.newline();
-      else {
-        this.line = this.line.slice(0, this.col).padEnd(this.col) + tok + this.line.slice(this.col + tok.length);
-        this.col += tok.length;
-      }
-    }
-  }
-
-  newline(): void {
-    this.history.push(this.line);
-    this.line = '';
-    this.col = 0;
-  }
-}
-
-function fakeStderr(terminal: Terminal | undefined, isTTY: boolean): ProgressStream & { writes: number } {
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      stream.writes++;
-      terminal?.write(chunk.toString());
-      done();
-    },
-  }) as Writable & { isTTY: boolean; columns: number; writes: number };
-  stream.isTTY = isTTY;
-  stream.columns = 200;
-  stream.writes = 0;
-  return stream;
 }
 
 describe('train progress', () => {
