@@ -14,7 +14,14 @@ import { checkInputPath, checkWeightsPath, numberIn } from './model_options';
 const GT_EXPECTED = 'a COCO instances JSON (images, annotations, categories)';
 const DT_EXPECTED = 'a COCO results JSON ([{ image_id, category_id, bbox, score, segmentation }]) as maskrcnn predict --out and eval --out write';
 
-/** Values of `--iou`. */
+/**
+ * Values of `--iou`.
+ *
+ * @example
+ * ```ts
+ * EVAL_IOU_CHOICES.includes('segm'); // true
+ * ```
+ */
 export const EVAL_IOU_CHOICES = ['bbox', 'segm', 'both'] as const;
 
 /**
@@ -109,7 +116,14 @@ interface CocoResultLike {
   image_id: number;
 }
 
-/** Options of {@link runModelEval}. */
+/**
+ * Options of {@link runModelEval}.
+ *
+ * @example
+ * ```ts
+ * const o: ModelEvalOptions = { gt: 'val/instances.json', images: 'val/images', weights: 'runs/a/model', out: 'results.json' };
+ * ```
+ */
 export interface ModelEvalOptions {
   /** COCO instances json whose images are evaluated. */
   gt: string;

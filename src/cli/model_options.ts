@@ -21,7 +21,14 @@ export function numberIn(lo: number, hi: number, integer = false): (value: strin
   };
 }
 
-/** What `--weights` may be, for error messages. */
+/**
+ * What `--weights` may be, for error messages.
+ *
+ * @example
+ * ```ts
+ * throw new Error(`Error in predict: --weights ${p} does not exist; expected ${WEIGHTS_EXPECTED}`);
+ * ```
+ */
 export const WEIGHTS_EXPECTED = 'a torchvision checkpoint (.pth / .pt) or a folder saved by maskrcnn-tfjs (holding model.json)';
 
 /** Whether a `--weights` value names a file or folder rather than something `load` resolves itself. */

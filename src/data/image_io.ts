@@ -19,14 +19,29 @@
 import { promises as fs } from 'fs';
 import sharp, { Metadata } from 'sharp';
 
-/** A decoded image: `data` is `[height, width, 3]` RGB, row-major, one byte per sample. */
+/**
+ * A decoded image: `data` is `[height, width, 3]` RGB, row-major, one byte per sample.
+ *
+ * @example
+ * ```ts
+ * const { data, width } = await readImage('a.png');
+ * const green = data[(y * width + x) * 3 + 1];
+ * ```
+ */
 export interface DecodedImage {
   readonly data: Uint8Array;
   readonly height: number;
   readonly width: number;
 }
 
-/** Options of {@link readImage}. */
+/**
+ * Options of {@link readImage}.
+ *
+ * @example
+ * ```ts
+ * const o: ReadImageOptions = { applyExifOrientation: false, maxPixels: 100_000_000 };
+ * ```
+ */
 export interface ReadImageOptions {
   /**
    * Apply the EXIF orientation tag (default true). COCO annotations are made on upright images;

@@ -25,7 +25,14 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
-/** TF.js's usual shard size: 4 MiB. */
+/**
+ * TF.js's usual shard size: 4 MiB.
+ *
+ * @example
+ * ```ts
+ * const shards = Math.ceil(weightBytes / SHARD_BYTES); // files group1-shard1ofN.bin ... written by a save
+ * ```
+ */
 export const SHARD_BYTES = 4 * 1024 * 1024;
 const MODEL_JSON = 'model.json';
 
@@ -242,7 +249,15 @@ export interface ShardSaveReport {
 /** Our own shard file names; only these are ever removed as stale. */
 const SHARD_NAME = /^group1-shard\d+of\d+\.bin$/;
 
-/** An IOHandler on a folder (or on a model.json path inside it). */
+/**
+ * An IOHandler on a folder (or on a model.json path inside it).
+ *
+ * @example
+ * ```ts
+ * await model.save(new NodeFileHandler('runs/a/model', { reuseShardsFrom: 'runs/a/step-000500/weights' }));
+ * const artifacts = await new NodeFileHandler('runs/a/model/model.json').load();
+ * ```
+ */
 export class NodeFileHandler implements tf.io.IOHandler {
   readonly dir: string;
   readonly modelJsonPath: string;
@@ -448,7 +463,15 @@ async function readExactly(file: string, into: Uint8Array): Promise<number> {
 
 let registered = false;
 
-/** Registers {@link NodeFileHandler} for `file://` unless another handler (tfjs-node) has it. */
+/**
+ * Registers {@link NodeFileHandler} for `file://` unless another handler (tfjs-node) has it.
+ *
+ * @example
+ * ```ts
+ * registerFileRouter();
+ * await model.save('file://models/shapes');
+ * ```
+ */
 export function registerFileRouter(): void {
   if (registered || typeof process === 'undefined' || !process.versions?.node) return;
   registered = true;
