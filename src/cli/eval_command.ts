@@ -71,6 +71,11 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
   }
   log(`ground truth: ${options.gt} (${gt.imageIds.length} images, ${gt.categoryIds.length} categories)`);
   log(`results: ${options.dt} (${dt.size} detections)`);
+  const covered = new Set(dt.imageIds).size;
+  if (covered < gt.imageIds.length) {
+    // pycocotools scores every image of the ground truth: one without results counts as all misses.
+    log(`note: the results cover ${covered} of the ${gt.imageIds.length} images of --gt; the other ${gt.imageIds.length - covered} count as images where nothing was found`);
+  }
   return types.map((iouType) => {
     const ev = new CocoEvaluator(gt, dt, iouType).evaluate().accumulate();
     const summary = ev.summarize();
@@ -101,10 +106,10 @@ function readResults(file: string, gt: CocoGroundTruth): unknown {
     throw new Error(`Error in eval: --dt ${file} is maskrcnn predict's detailed format (one record per image file), not COCO results; write those with ${rerun}`);
   }
   if (Array.isArray(json)) {
-    const stray = json.find((r: unknown) => r !== null && typeof r === 'object' && typeof (r as CocoResultLike).image_id === 'number' && !gt.images.has((r as CocoResultLike).image_id));
-    if (stray !== undefined) {
+    const i = json.findIndex((r: unknown) => r !== null && typeof r === 'object' && typeof (r as CocoResultLike).image_id === 'number' && !gt.images.has((r as CocoResultLike).image_id));
+    if (i >= 0) {
       throw new Error(
-        `Error in eval: --dt ${file} has results for image_id ${(stray as CocoResultLike).image_id}, which is not an image of --gt ${gt.source}; ` +
+        `Error in eval: --dt ${file}: results[${i}] has image_id ${(json[i] as CocoResultLike).image_id}, which is not an image of --gt ${gt.source}; ` +
           `the results are of other images, or numbered 1..N by maskrcnn predict without --gt (then: ${rerun})`,
       );
     }

@@ -96,6 +96,7 @@ describe('a CLI that forgives', () => {
         spy.mockRestore();
       }
       expect(printed).toContain(`results: ${out} (12 detections)`);
+      expect(printed.some((l) => l.startsWith('note: the results cover'))).toBe(false); // all 3 images
       expect(printed).toContain('IoU metric: segm');
       expect(printed.filter((l) => l.startsWith(' Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]'))).toHaveLength(2);
     });
@@ -110,9 +111,16 @@ describe('a CLI that forgives', () => {
       expect(lines).toContain(`wrote ${out} (8 COCO results; image ids 1..N in argument order, category ids = labels)`);
       // Those ids are not the ground truth's: eval says so and how to number them.
       expect(() => runEval({ gt: gtFile, dt: out }, log)).toThrow(
-        `Error in eval: --dt ${out} has results for image_id 1, which is not an image of --gt ${gtFile}; the results are of other images, ` +
+        `Error in eval: --dt ${out}: results[0] has image_id 1, which is not an image of --gt ${gtFile}; the results are of other images, ` +
           `or numbered 1..N by maskrcnn predict without --gt (then: maskrcnn predict --gt ${gtFile} --out ${out} <images>)`,
       );
+    });
+
+    it('eval says when the results cover only some images of --gt (the others count as misses)', async () => {
+      const out = path.join(dir, 'coco_one.json');
+      await runPredict({ weights: modelDir, images: [imgs[1]], gt: gtFile, out, overlays: false, backend: 'wasm' }, log);
+      runEval({ gt: gtFile, dt: out }, log);
+      expect(lines).toContain('note: the results cover 1 of the 3 images of --gt; the other 2 count as images where nothing was found');
     });
 
     it('--format detailed keeps the per-file records, and eval explains what to write instead', async () => {
