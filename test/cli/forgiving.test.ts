@@ -228,6 +228,15 @@ describe('a CLI that forgives', () => {
         spy.mockRestore();
       }
       expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(4);
+      // The detailed format keeps a record for the failed file too, saying why.
+      await expect(
+        runPredict({ weights: modelDir, images: [imgs[0], path.join(dir, 'gone.png')], out, format: 'detailed', force: true, overlays: false, backend: 'wasm' }, log),
+      ).rejects.toThrow('1 of 2 images failed');
+      const records = JSON.parse(fs.readFileSync(out, 'utf8')) as { file: string; detections?: unknown[]; error?: string }[];
+      expect(records.map((r) => [r.file, r.detections?.length, r.error])).toEqual([
+        [imgs[0], 4, undefined],
+        [path.join(dir, 'gone.png'), undefined, `readImage: image file not found: ${path.join(dir, 'gone.png')}`],
+      ]);
     });
   });
 
