@@ -14,7 +14,7 @@ import { describeBackend } from '../backend';
 import { generateShapesDataset } from '../data/shapes';
 import { STAGE_NAMES, StageTimes } from '../model/stage_clock';
 import { writeOverlayPng } from '../viz/png';
-import { numberIn } from './model_options';
+import { checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
 
 /**
@@ -70,6 +70,7 @@ export interface DemoResult {
 export async function runDemo(o: DemoOptions = {}, log: (line: string) => void = console.log): Promise<DemoResult> {
   const out = path.resolve(o.out ?? 'maskrcnn-demo');
   const numImages = o.numImages ?? 8;
+  if (o.weights !== undefined) checkWeightsPath('demo', '--weights', o.weights);
   const t0 = Date.now();
   const data = await generateShapesDataset({ outDir: path.join(out, 'shapes'), numImages, seed: o.seed ?? 0, overwrite: true, ...SHIPPED_MODEL_IMAGES });
   log(`dataset: ${data.numImages} images, ${data.numAnnotations} shapes of ${data.categories.length} kinds -> ${data.annotationFile}`);

@@ -9,10 +9,20 @@ import { load } from '../api/model';
 import { evaluateModel, ModelEvaluation } from '../api/evaluate_model';
 import { describeBackend } from '../backend';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
-import { numberIn } from './model_options';
+import { checkInputPath, checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
 
-/** Values of `--iou`. */
+const GT_EXPECTED = 'a COCO instances JSON (images, annotations, categories)';
+const DT_EXPECTED = 'a COCO results JSON ([{ image_id, category_id, bbox, score, segmentation }]) as maskrcnn predict --out and eval --out write';
+
+/**
+ * Values of `--iou`.
+ *
+ * @example
+ * ```ts
+ * EVAL_IOU_CHOICES.includes('segm'); // true
+ * ```
+ */
 export const EVAL_IOU_CHOICES = ['bbox', 'segm', 'both'] as const;
 
 /**
@@ -47,8 +57,10 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
   if (options.iou !== undefined && !EVAL_IOU_CHOICES.includes(options.iou)) {
     throw new Error(`Error in eval: --iou must be one of ${EVAL_IOU_CHOICES.join(', ')}; got ${JSON.stringify(options.iou)}`);
   }
+  checkInputPath('eval', '--gt', options.gt, 'file', GT_EXPECTED);
+  checkInputPath('eval', '--dt', options.dt, 'file', DT_EXPECTED);
   const gt = CocoGroundTruth.fromFile(options.gt);
-  const dt = CocoDetections.fromFile(options.dt, gt);
+  const dt = CocoDetections.fromResults(readResults(options.dt, gt), gt, options.dt);
   const hasMasks = dt.size > 0 && (() => {
     for (let i = 0; i < dt.size; i++) if (dt.hasSegmentation(i)) return true;
     return false;
@@ -60,6 +72,11 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
   }
   log(`ground truth: ${options.gt} (${gt.imageIds.length} images, ${gt.categoryIds.length} categories)`);
   log(`results: ${options.dt} (${dt.size} detections)`);
+  const covered = new Set(dt.imageIds).size;
+  if (covered < gt.imageIds.length) {
+    // pycocotools scores every image of the ground truth: one without results counts as all misses.
+    log(`note: the results cover ${covered} of the ${gt.imageIds.length} images of --gt; the other ${gt.imageIds.length - covered} count as images where nothing was found`);
+  }
   return types.map((iouType) => {
     const ev = new CocoEvaluator(gt, dt, iouType).evaluate().accumulate();
     const summary = ev.summarize();
@@ -72,7 +89,47 @@ export function runEval(options: EvalOptions, log: (line: string) => void = cons
   });
 }
 
-/** Options of {@link runModelEval}. */
+/**
+ * Parses a results file, recognising the two mistakes predict used to make easy: its per-file
+ * `detailed` format, and COCO results numbered 1..N (predict without --gt) that are not this
+ * ground truth's image ids.
+ */
+function readResults(file: string, gt: CocoGroundTruth): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`Error in eval: --dt ${file} is not valid JSON (${(e as Error).message}); expected ${DT_EXPECTED}`);
+  }
+  const rerun = `maskrcnn predict --gt ${gt.source} --out ${file} <images>`;
+  const first: unknown = Array.isArray(json) ? json[0] : undefined;
+  if (first !== null && typeof first === 'object' && 'file' in first && ('detections' in first || 'error' in first)) {
+    throw new Error(`Error in eval: --dt ${file} is maskrcnn predict's detailed format (one record per image file), not COCO results; write those with ${rerun}`);
+  }
+  if (Array.isArray(json)) {
+    const i = json.findIndex((r: unknown) => r !== null && typeof r === 'object' && typeof (r as CocoResultLike).image_id === 'number' && !gt.images.has((r as CocoResultLike).image_id));
+    if (i >= 0) {
+      throw new Error(
+        `Error in eval: --dt ${file}: results[${i}] has image_id ${(json[i] as CocoResultLike).image_id}, which is not an image of --gt ${gt.source}; ` +
+          `the results are of other images, or numbered 1..N by maskrcnn predict without --gt (then: ${rerun})`,
+      );
+    }
+  }
+  return json;
+}
+
+interface CocoResultLike {
+  image_id: number;
+}
+
+/**
+ * Options of {@link runModelEval}.
+ *
+ * @example
+ * ```ts
+ * const o: ModelEvalOptions = { gt: 'val/instances.json', images: 'val/images', weights: 'runs/a/model', out: 'results.json' };
+ * ```
+ */
 export interface ModelEvalOptions {
   /** COCO instances json whose images are evaluated. */
   gt: string;
@@ -100,6 +157,9 @@ export interface ModelEvalOptions {
  */
 export async function runModelEval(o: ModelEvalOptions, log: (line: string) => void = console.log): Promise<ModelEvaluation> {
   if (o.out !== undefined && fs.existsSync(o.out) && !o.force) throw new Error(`Error in eval: ${o.out} exists; pass --force to replace it`);
+  checkInputPath('eval', '--gt', o.gt, 'file', GT_EXPECTED);
+  checkInputPath('eval', '--images', o.images, 'folder', 'the folder of the images named by the file_name of --gt');
+  checkWeightsPath('eval', '--weights', o.weights);
   const model = await withDownloadProgress((download) => load(o.weights, { backend: o.backend, download }));
   const bar = new SingleBar({ format: 'eval [{bar}] {value}/{total} images | {duration}s | ETA {eta}s', stream: process.stderr });
   const showBar = o.progress ?? process.stderr.isTTY === true;

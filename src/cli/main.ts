@@ -9,6 +9,7 @@ import { registerDownloadCommand } from './download_command';
 import { registerEvalCommand } from './eval_command';
 import { registerPredictCommand } from './predict_command';
 import { registerTrainCommand } from './train_command';
+import { packageVersion } from './version';
 
 /**
  * Builds the `maskrcnn` program with every subcommand.
@@ -21,6 +22,7 @@ import { registerTrainCommand } from './train_command';
 export function createProgram(): Command {
   const program = new Command('maskrcnn');
   program.description('Mask R-CNN on TensorFlow.js, numerically equal to torchvision').showHelpAfterError();
+  program.version(packageVersion(), '-V, --version', 'print the version of maskrcnn-tfjs');
   registerPredictCommand(program);
   registerEvalCommand(program);
   registerDemoCommand(program);

@@ -19,14 +19,29 @@
 import { promises as fs } from 'fs';
 import sharp, { Metadata } from 'sharp';
 
-/** A decoded image: `data` is `[height, width, 3]` RGB, row-major, one byte per sample. */
+/**
+ * A decoded image: `data` is `[height, width, 3]` RGB, row-major, one byte per sample.
+ *
+ * @example
+ * ```ts
+ * const { data, width } = await readImage('a.png');
+ * const green = data[(y * width + x) * 3 + 1];
+ * ```
+ */
 export interface DecodedImage {
   readonly data: Uint8Array;
   readonly height: number;
   readonly width: number;
 }
 
-/** Options of {@link readImage}. */
+/**
+ * Options of {@link readImage}.
+ *
+ * @example
+ * ```ts
+ * const o: ReadImageOptions = { applyExifOrientation: false, maxPixels: 100_000_000 };
+ * ```
+ */
 export interface ReadImageOptions {
   /**
    * Apply the EXIF orientation tag (default true). COCO annotations are made on upright images;
@@ -83,20 +98,46 @@ function leadingBytes(input: string | Buffer): Promise<Buffer> | Buffer {
 }
 
 /**
- * Decodes an image file or an in-memory encoded image to 8-bit RGB.
- *
- * Errors name the file and say what is wrong: missing file, not a regular file, empty file,
- * unrecognised bytes, a format outside the accepted list (SVG, ...), more pixels than
- * `maxPixels`, corrupt data, zero-size image.
+ * What an image's header says, read without decoding a pixel: see {@link readImageInfo}.
  *
  * @example
  * ```ts
- * const { data, height, width } = await readImage('images/000001.jpg');
- * const red = data[(y * width + x) * 3];
- * const big = await readImage('scan.tif', { maxPixels: 100_000_000 }); // a trusted 100 MP scan
+ * const info: ImageInfo = await readImageInfo('a.jpg'); // { format: 'jpeg', width: 640, height: 480 }
  * ```
  */
-export async function readImage(source: string | Uint8Array, options: ReadImageOptions = {}): Promise<DecodedImage> {
+export interface ImageInfo {
+  /** sharp's name of the format: 'jpeg', 'png', 'webp', 'gif', 'tiff' or 'heif' (AVIF). */
+  readonly format: string;
+  /** Width and height as the header declares them (before the EXIF orientation is applied). */
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Checks an image file or encoded bytes from the header alone, as {@link readImage} does before
+ * decoding: the file exists and is a readable, non-empty regular file, its format is an accepted
+ * one (JPEG, PNG, WebP, GIF, TIFF, AVIF) and its size is within `maxPixels`. Costs one header read,
+ * so a command can check every input before spending seconds on loading a model.
+ *
+ * A file that passes can still fail to decode (damaged pixel data after a valid header).
+ *
+ * @throws Error naming the file and saying what is wrong (the same messages as readImage).
+ * @example
+ * ```ts
+ * const { format, width, height } = await readImageInfo('photos/a.jpg');
+ * await readImageInfo('drawing.svg'); // throws: ... is SVG (sharp format 'svg'), which is not an accepted input format
+ * ```
+ */
+export async function readImageInfo(source: string | Uint8Array, options: Pick<ReadImageOptions, 'name' | 'maxPixels'> = {}): Promise<ImageInfo> {
+  const { meta } = await checkHeader(source, options);
+  return { format: String(meta.format), width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+/** The header checks shared by readImage and readImageInfo; gives the input for sharp. */
+async function checkHeader(
+  source: string | Uint8Array,
+  options: Pick<ReadImageOptions, 'name' | 'maxPixels'>,
+): Promise<{ input: string | Buffer; name: string; maxPixels: number; meta: Metadata }> {
   const name = typeof source === 'string' ? source : options.name ?? '<buffer>';
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof maxPixels !== 'number' || !Number.isInteger(maxPixels) || maxPixels < 1) {
@@ -145,6 +186,25 @@ export async function readImage(source: string | Uint8Array, options: ReadImageO
         'raise maxPixels (readImage / predict option, maskrcnn predict --max-pixels) only for trusted images',
     );
   }
+  return { input, name, maxPixels, meta };
+}
+
+/**
+ * Decodes an image file or an in-memory encoded image to 8-bit RGB.
+ *
+ * Errors name the file and say what is wrong: missing file, not a regular file, empty file,
+ * unrecognised bytes, a format outside the accepted list (SVG, ...), more pixels than
+ * `maxPixels`, corrupt data, zero-size image.
+ *
+ * @example
+ * ```ts
+ * const { data, height, width } = await readImage('images/000001.jpg');
+ * const red = data[(y * width + x) * 3];
+ * const big = await readImage('scan.tif', { maxPixels: 100_000_000 }); // a trusted 100 MP scan
+ * ```
+ */
+export async function readImage(source: string | Uint8Array, options: ReadImageOptions = {}): Promise<DecodedImage> {
+  const { input, name, maxPixels } = await checkHeader(source, options);
 
   let out: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {

@@ -7,7 +7,12 @@
  * `tf.io.http` loads in a browser.
  *
  * Saving is crash-safe: every file is written under a temporary name, then renamed over the old
- * one, model.json last, so an interrupted save leaves the previous model loadable.
+ * one, model.json last, so an interrupted save leaves the previous model loadable. Shards the
+ * replaced model.json listed and the new one does not (another shard count) are removed after.
+ * A shard identical to one of a given folder (a training checkpoint's) can be hard-linked to it
+ * instead of written (`reuseShardsFrom`): the trainer's final model and its last checkpoint then
+ * hold the same weights once on disk. Files are never written in place, only renamed over, so a
+ * later save never changes the bytes behind such a link.
  *
  * Loading trusts nothing in model.json: shard paths must stay inside the model's folder and every
  * shard's size must be what the weight specs need (and what the save recorded) before anything
@@ -20,7 +25,14 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 
-/** TF.js's usual shard size: 4 MiB. */
+/**
+ * TF.js's usual shard size: 4 MiB.
+ *
+ * @example
+ * ```ts
+ * const shards = Math.ceil(weightBytes / SHARD_BYTES); // files group1-shard1ofN.bin ... written by a save
+ * ```
+ */
 export const SHARD_BYTES = 4 * 1024 * 1024;
 const MODEL_JSON = 'model.json';
 
@@ -198,12 +210,64 @@ function checkManifest(manifest: unknown, where: string): void {
   }
 }
 
-/** An IOHandler on a folder (or on a model.json path inside it). */
+/**
+ * Options of {@link NodeFileHandler}.
+ *
+ * @example
+ * ```ts
+ * const o: NodeFileHandlerOptions = { reuseShardsFrom: 'runs/a/step-000500/weights' };
+ * ```
+ */
+export interface NodeFileHandlerOptions {
+  /**
+   * A folder of shards written earlier (a checkpoint's weights). A shard to save whose bytes equal
+   * the same-named file there is hard-linked to it instead of written, so the same weights are
+   * stored once on disk. The bytes are compared before linking; when they differ, or the file
+   * system cannot link (another device, FAT, some network shares), the shard is written as usual.
+   */
+  readonly reuseShardsFrom?: string;
+}
+
+/**
+ * What the last {@link NodeFileHandler.save} did with the shards.
+ *
+ * @example
+ * ```ts
+ * await model.save(handler);
+ * handler.lastSave; // { shards: 43, linked: 43, linkedBytes: 176228356, removedStale: 0 }
+ * ```
+ */
+export interface ShardSaveReport {
+  readonly shards: number;
+  /** Shards hard-linked to identical files of `reuseShardsFrom` rather than written. */
+  readonly linked: number;
+  readonly linkedBytes: number;
+  /** Shards of the model.json this save replaced that the new one no longer lists, now removed. */
+  readonly removedStale: number;
+}
+
+/** Our own shard file names; only these are ever removed as stale. */
+const SHARD_NAME = /^group1-shard\d+of\d+\.bin$/;
+
+/**
+ * An IOHandler on a folder (or on a model.json path inside it).
+ *
+ * @example
+ * ```ts
+ * await model.save(new NodeFileHandler('runs/a/model', { reuseShardsFrom: 'runs/a/step-000500/weights' }));
+ * const artifacts = await new NodeFileHandler('runs/a/model/model.json').load();
+ * ```
+ */
 export class NodeFileHandler implements tf.io.IOHandler {
   readonly dir: string;
   readonly modelJsonPath: string;
+  /** What the last save did with the shards; undefined before the first save. */
+  lastSave: ShardSaveReport | undefined;
 
-  constructor(location: string) {
+  constructor(
+    location: string,
+    private readonly options: NodeFileHandlerOptions = {},
+  ) {
     const p = location.startsWith('file://') ? location.slice('file://'.length) : location;
     if (p === '') throw new Error('Error in NodeFileHandler: empty path');
     this.modelJsonPath = p.endsWith('.json') ? path.resolve(p) : path.resolve(p, MODEL_JSON);
@@ -227,12 +291,54 @@ export class NodeFileHandler implements tf.io.IOHandler {
       // A new object: the caller's metadata is not modified.
       userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), [SHARDS_METADATA_KEY]: records },
     };
+    const replaced = await this.shardsOfCurrentModelJson();
     const tmp = `.tmp-${process.pid}-${Date.now()}`;
     const writes: [string, Uint8Array | string][] = paths.map((p, i) => [p, shards[i]]);
     writes.push([path.basename(this.modelJsonPath), JSON.stringify(modelJson)]);
-    for (const [name, content] of writes) await fs.writeFile(path.join(this.dir, name + tmp), content);
+    let linked = 0;
+    let linkedBytes = 0;
+    for (const [name, content] of writes) {
+      const target = path.join(this.dir, name + tmp);
+      if (typeof content !== 'string' && (await this.linkIdentical(name, content, target))) {
+        linked++;
+        linkedBytes += content.byteLength;
+      } else {
+        await fs.writeFile(target, content);
+      }
+    }
     for (const [name] of writes) await fs.rename(path.join(this.dir, name + tmp), path.join(this.dir, name));
+    // The model.json in place no longer lists the old model's other shards: they are garbage now.
+    const stale = replaced.filter((p) => !paths.includes(p));
+    for (const p of stale) await fs.rm(path.join(this.dir, p), { force: true });
+    this.lastSave = { shards: paths.length, linked, linkedBytes, removedStale: stale.length };
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }
+
+  /** Hard-links `name` of reuseShardsFrom to `target` when its bytes are `bytes`; false when not done. */
+  private async linkIdentical(name: string, bytes: Uint8Array, target: string): Promise<boolean> {
+    if (this.options.reuseShardsFrom === undefined) return false;
+    const source = path.join(this.options.reuseShardsFrom, name);
+    try {
+      const st = await fs.stat(source);
+      if (!st.isFile() || st.size !== bytes.byteLength) return false;
+      if (!Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await fs.readFile(source))) return false;
+      await fs.rm(target, { force: true });
+      await fs.link(source, target);
+      return true;
+    } catch {
+      return false; // absent, unreadable, or a file system without hard links: write instead
+    }
+  }
+
+  /** Shard names the model.json about to be replaced lists (ours only, inside the folder). */
+  private async shardsOfCurrentModelJson(): Promise<string[]> {
+    try {
+      const json = JSON.parse(await fs.readFile(this.modelJsonPath, 'utf8')) as { weightsManifest?: { paths?: unknown }[] };
+      const paths = (json.weightsManifest ?? []).flatMap((g) => (Array.isArray(g?.paths) ? g.paths : []));
+      return paths.filter((p): p is string => typeof p === 'string' && SHARD_NAME.test(p));
+    } catch {
+      return []; // none yet, or not ours to judge
+    }
   }
 
   async load(): Promise<tf.io.ModelArtifacts> {
@@ -357,7 +463,15 @@ async function readExactly(file: string, into: Uint8Array): Promise<number> {
 
 let registered = false;
 
-/** Registers {@link NodeFileHandler} for `file://` unless another handler (tfjs-node) has it. */
+/**
+ * Registers {@link NodeFileHandler} for `file://` unless another handler (tfjs-node) has it.
+ *
+ * @example
+ * ```ts
+ * registerFileRouter();
+ * await model.save('file://models/shapes');
+ * ```
+ */
 export function registerFileRouter(): void {
   if (registered || typeof process === 'undefined' || !process.versions?.node) return;
   registered = true;

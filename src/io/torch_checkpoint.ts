@@ -622,10 +622,19 @@ function gather(
   }
 }
 
-function readSource(source: string | Uint8Array, options: ReadTorchOptions): [Uint8Array, string] {
-  return typeof source === 'string'
-    ? [readFileSync(source), source]
-    : [source, options.name ?? '<buffer>'];
+function readSource(source: string | Uint8Array, options: ReadTorchOptions, fn: string): [Uint8Array, string] {
+  if (typeof source !== 'string') return [source, options.name ?? '<buffer>'];
+  try {
+    return [readFileSync(source), source];
+  } catch (e) {
+    throw unreadable(fn, source, e as NodeJS.ErrnoException);
+  }
+}
+
+/** A file error that says which file and what it should have been, not a bare ENOENT. */
+function unreadable(fn: string, file: string, e: NodeJS.ErrnoException): Error {
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
+  return new Error(`Error in ${fn}: cannot read ${file}: ${why} (expected a torchvision checkpoint written by torch.save)`);
 }
 
 function open(bytes: Uint8Array, fileName: string, options: ReadTorchOptions): Checkpoint {
@@ -648,7 +657,7 @@ export function openTorchCheckpoint(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): TorchCheckpoint {
-  const [bytes, fileName] = readSource(source, options);
+  const [bytes, fileName] = readSource(source, options, 'openTorchCheckpoint');
   return open(bytes, fileName, options);
 }
 
@@ -728,7 +737,7 @@ function stateDictOf(ckpt: Checkpoint, options: ReadTorchOptions): StateDict {
  * ```
  */
 export function readTorchShapes(source: string | Uint8Array, options: ReadTorchOptions = {}): Map<string, number[]> {
-  const [bytes, fileName] = readSource(source, options);
+  const [bytes, fileName] = readSource(source, options, 'readTorchShapes');
   const sd = selectStateDict(open(bytes, fileName, options), options);
   return new Map([...sd].map(([k, v]) => [k as string, [...(v as TorchTensorRef).shape]]));
 }
@@ -749,7 +758,7 @@ export function readTorchStateDictSync(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): StateDict {
-  const [bytes, fileName] = readSource(source, options);
+  const [bytes, fileName] = readSource(source, options, 'readTorchStateDictSync');
   return stateDictOf(open(bytes, fileName, options), options);
 }
 
@@ -767,7 +776,12 @@ export async function readTorchStateDict(
   source: string | Uint8Array,
   options: ReadTorchOptions = {},
 ): Promise<StateDict> {
-  const bytes = typeof source === 'string' ? await readFile(source) : source;
+  const bytes =
+    typeof source === 'string'
+      ? await readFile(source).catch((e: NodeJS.ErrnoException) => {
+          throw unreadable('readTorchStateDict', source, e);
+        })
+      : source;
   const fileName = typeof source === 'string' ? source : options.name ?? '<buffer>';
   return stateDictOf(open(bytes, fileName, options), options);
 }

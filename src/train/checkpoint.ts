@@ -23,6 +23,12 @@
  *
  * The optimizer state is an opaque record of named float32 arrays plus scalars, so any optimizer
  * can be saved without this module knowing its update rule.
+ *
+ * The trainer's final model (`outputDir/model/`) hard-links the weight shards of the last
+ * checkpoint rather than storing them again (see `Trainer.saveModel`). Nothing writes into a file
+ * once its checkpoint is committed (saves rename, retention unlinks), so the link changes neither
+ * copy; a tool that edits model/'s shards in place would change the checkpoint's too, and its
+ * sha256 check would then refuse it and fall back to the checkpoint before.
  */
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
@@ -42,7 +48,16 @@ export const CHECKPOINT_MANIFEST = 'checkpoint.json';
 export const LATEST_POINTER = 'latest';
 
 const OPTIMIZER_FILE = 'optimizer.bin';
-const WEIGHTS_DIR = 'weights';
+/**
+ * The folder of a checkpoint that holds its weights (model.json + shards, loadable with `load`).
+ *
+ * @example
+ * ```ts
+ * const weights = path.join('runs/a/step-000500', CHECKPOINT_WEIGHTS_DIR);
+ * ```
+ */
+export const CHECKPOINT_WEIGHTS_DIR = 'weights';
+const WEIGHTS_DIR = CHECKPOINT_WEIGHTS_DIR;
 const STEP_DIR = /^step-(\d{6,})$/;
 const TEMP_DIR = /^\.step-(\d{6,})\.(tmp|old)-(\d+)$/;
 const LATEST_TEMP = /^latest\.tmp-(\d+)$/;

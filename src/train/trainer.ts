@@ -22,7 +22,8 @@ import { MaskRCNN, type MaskRCNNConfig } from '../model/mask_rcnn';
 import { prepareTrainingTargets, trainingLosses, type TrainingBatch } from '../model/training_losses';
 import { withoutInitialization } from '../nn/torch_layer';
 import { Rng } from '../util/random';
-import { latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
+import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
+import { NodeFileHandler } from '../io/file_handler';
 import { isWasmTrainingKernelRegistered, registerWasmTrainingKernels } from '../kernels/register';
 import { checkHeap } from './heap_guard';
 import {
@@ -237,6 +238,8 @@ export class Trainer {
   private stepsDone: number;
   private position: LoaderPosition;
   private disposed = false;
+  /** The newest checkpoint this trainer wrote or resumed from, and its step. */
+  private lastCheckpoint: { dir: string; step: number } | undefined;
 
   private constructor(
     readonly config: ResolvedTrainConfig,
@@ -249,10 +252,11 @@ export class Trainer {
     readonly rng: Rng,
     readonly totalSteps: number,
     private readonly options: TrainerOptions,
-    start: { step: number; position: LoaderPosition },
+    start: { step: number; position: LoaderPosition; checkpoint?: string },
   ) {
     this.stepsDone = start.step;
     this.position = start.position;
+    if (start.checkpoint !== undefined) this.lastCheckpoint = { dir: start.checkpoint, step: start.step };
   }
 
   /**
@@ -325,7 +329,7 @@ export class Trainer {
     const params = trainableParams(model.network);
     const optimizer = makeOptimizer(c, params, schedule.lr);
     const rng = new Rng(c.seed);
-    let start = { step: 0, position: { epoch: 0, batch: 0 } };
+    let start: { step: number; position: LoaderPosition; checkpoint?: string } = { step: 0, position: { epoch: 0, batch: 0 } };
     if (checkpoint !== undefined) {
       const saved = checkpoint.trainConfig[STATE_KEY] as { optimizer: OptimizerKind; position: LoaderPosition } | undefined;
       if (saved === undefined) throw new Error(`Error in Trainer: checkpoint ${checkpoint.dir} was not written by the Trainer (no '${STATE_KEY}' record)`);
@@ -333,7 +337,7 @@ export class Trainer {
       optimizer.setState(optimizerStateFromRecord(checkpoint.optimizerState, c.optimizer));
       schedule.setState({ iteration: checkpoint.optimizerState.scalars.scheduleIteration });
       rng.setState(checkpoint.rngState);
-      start = { step: checkpoint.step, position: saved.position };
+      start = { step: checkpoint.step, position: saved.position, checkpoint: checkpoint.dir };
       log(`resumed from ${checkpoint.dir} at step ${checkpoint.step} (epoch ${saved.position.epoch}, batch ${saved.position.batch})`);
     }
     return new Trainer(c, model, dataset, loader, params, optimizer, schedule, rng, totalSteps, options, start);
@@ -490,6 +494,7 @@ export class Trainer {
       },
       { keep: c.keep },
     );
+    this.lastCheckpoint = { dir, step: this.stepsDone };
     (this.options.log ?? (() => undefined))(`checkpoint: ${dir}`);
     return dir;
   }
@@ -497,10 +502,25 @@ export class Trainer {
   /**
    * Saves the trained model as model.json + shards (loadable with `load`), optionally quantized
    * (see `QuantizeOptions`); checkpoints stay float32 so that a resume is exact.
+   *
+   * The model is not stored twice: when a checkpoint of this step exists (run() writes one at
+   * its end), the float32 shards are hard links to that checkpoint's, whose bytes they equal
+   * (compared before linking). Retention deleting the checkpoint later only removes its name;
+   * model/ keeps the data. Where links are impossible (another file system, FAT), or the model is
+   * quantized, the shards are written as usual.
    */
   async saveModel(dir: string = path.join(this.config.outputDir, 'model'), options: QuantizeOptions = {}): Promise<string> {
     await fs.promises.mkdir(dir, { recursive: true });
-    await this.model.save(`file://${path.resolve(dir)}`, options);
+    const ckpt = this.lastCheckpoint?.step === this.stepsDone ? this.lastCheckpoint : undefined;
+    const handler = new NodeFileHandler(path.resolve(dir), {
+      reuseShardsFrom: ckpt !== undefined && options.quantization === undefined ? path.join(ckpt.dir, CHECKPOINT_WEIGHTS_DIR) : undefined,
+    });
+    await this.model.save(handler, options);
+    const saved = handler.lastSave;
+    if (ckpt !== undefined && saved !== undefined && saved.linked > 0) {
+      const mb = (saved.linkedBytes / 1e6).toFixed(1);
+      (this.options.log ?? (() => undefined))(`model: ${saved.linked} of ${saved.shards} shards (${mb} MB) are hard links to ${ckpt.dir}, stored once`);
+    }
     return dir;
   }
 

@@ -139,6 +139,25 @@ describe('MaskRCNNModel.predict', () => {
     tf.dispose(cases.map((c) => c[0]).filter((x): x is tf.Tensor => x instanceof tf.Tensor));
   });
 
+  it('names the bad input of a batch by its index in the array (0-based), whichever check finds it', async () => {
+    const good = path.join(dir, 'pic.png');
+    const before = tf.memory().numTensors;
+    const callers = tf.zeros([60, 80, 3], 'int32') as tf.Tensor3D; // the caller's: predict must not free it
+    const cases: [unknown, string][] = [
+      [path.join(dir, 'missing.jpg'), 'Error in predict: input 2: readImage: image file not found'],
+      [{ data: new Uint8Array(7), width: 2, height: 2 }, 'Error in predict: input 2: pixel buffer of 7 bytes'],
+      [42, 'Error in predict: input 2 is not an image'],
+      [tf.zeros([0, 5, 3]), 'Error in GeneralizedRCNNTransform: image 2 is empty (0x5)'],
+    ];
+    for (const [bad, message] of cases) {
+      await expect(model.predict([good, callers, bad] as string[], FEW)).rejects.toThrow(message);
+    }
+    tf.dispose(cases.map((c) => c[0]).filter((x): x is tf.Tensor => x instanceof tf.Tensor));
+    expect(callers.isDisposed).toBe(false);
+    callers.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('leaks no tensors over 20 predict calls', async () => {
     await model.predict(path.join(dir, 'pic.png'), FEW); // warm-up: caches, kernels
     const before = tf.memory().numTensors;

@@ -44,10 +44,10 @@ describe('maskrcnn commands', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => lines.splice(0));
 
-  it('predict prints detections and writes JSON with RLE masks, never replacing a file without --force', async () => {
+  it('predict prints detections and writes detailed JSON with RLE masks, never replacing a file without --force', async () => {
     const img = path.join(data.imagesDir, '000001.png');
     const out = path.join(dir, 'pred.json');
-    const preds = await runPredict({ weights: modelDir, images: [img], out, scoreThreshold: 0, backend: 'wasm' }, log);
+    const preds = await runPredict({ weights: modelDir, images: [img], out, format: 'detailed', scoreThreshold: 0, backend: 'wasm' }, log);
     expect(lines[0]).toBe('backend wasm (@tensorflow/tfjs-backend-wasm), requested wasm');
     expect(lines[1]).toMatch(/000001\.png: 80x60, 4 detections in [\d.]+ s/);
     const json = JSON.parse(fs.readFileSync(out, 'utf8'));
@@ -74,7 +74,7 @@ describe('maskrcnn commands', () => {
     }
     const header = lines.findIndex((l) => l.startsWith('image'));
     expect(lines[header]).toMatch(/^image\s+label\s+score\s+box \(x1, y1, x2, y2\)\s+mask px$/);
-    expect(lines.slice(header + 2)).toEqual([...lines.slice(header + 2, header + 10), `wrote ${out}`]); // 4 detections in each of 2 images
+    expect(lines.slice(header + 2)).toEqual([...lines.slice(header + 2, header + 10), `wrote ${out} (8 COCO results; image ids 1..N in argument order, category ids = labels)`]); // 4 detections in each of 2 images
     expect(lines[header + 2]).toMatch(/^000001\.png\s+\w+\s+0\.\d{3}\s+[\d.]+, [\d.]+, [\d.]+, [\d.]+\s+\d+$/);
     // Pictures are never replaced without --force; the error names them before any work is done.
     fs.rmSync(out);

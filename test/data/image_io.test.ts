@@ -2,7 +2,7 @@ import { promises as fs } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { readImage } from '../../src/data/image_io';
+import { readImage, readImageInfo } from '../../src/data/image_io';
 import { handWrittenPng } from '../support/png';
 
 /** A 16-bit PNG written by hand (sharp's raw input is 8-bit only). */
@@ -103,5 +103,25 @@ describe('readImage', () => {
     await expect(readImage(new Uint8Array(0), { name: 'upload.jpg' })).rejects.toThrow(/upload\.jpg is empty/);
     await expect(readImage(Uint8Array.of(1, 2, 3), { name: 'upload.jpg' })).rejects.toThrow(/cannot decode upload\.jpg/);
     await expect(readImage(42 as unknown as string)).rejects.toThrow(/expected a file path or a Uint8Array/);
+  });
+});
+
+describe('readImageInfo', () => {
+  test('reads format and size from the header without decoding, and refuses what readImage refuses', async () => {
+    const png = path.join(tmp, 'info.png');
+    await sharp(Buffer.from(pattern), rawInput).png().toFile(png);
+    expect(await readImageInfo(png)).toEqual({ format: 'png', width: W, height: H });
+    // A valid header in front of damaged pixel data passes: only decoding finds that.
+    const bytes = await fs.readFile(png);
+    const damaged = path.join(tmp, 'damaged.png');
+    await fs.writeFile(damaged, bytes.subarray(0, bytes.indexOf('IDAT') + 8)); // cut inside the pixel data
+    expect(await readImageInfo(damaged)).toEqual({ format: 'png', width: W, height: H });
+    await expect(readImage(damaged)).rejects.toThrow(/cannot decode .*damaged\.png/);
+    await expect(readImageInfo(path.join(tmp, 'absent.png'))).rejects.toThrow(`readImage: image file not found: ${path.join(tmp, 'absent.png')}`);
+    await expect(readImageInfo(tmp)).rejects.toThrow(`readImage: ${tmp} is not a regular file`);
+    const svg = path.join(tmp, 'info.svg');
+    await fs.writeFile(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"></svg>');
+    await expect(readImageInfo(svg)).rejects.toThrow(/is SVG \(sharp format 'svg'\), which is not an accepted input format/);
+    await expect(readImageInfo(png, { maxPixels: 11 })).rejects.toThrow(/is 4x3 = 0\.0 MP \(12 pixels\), above the limit/);
   });
 });

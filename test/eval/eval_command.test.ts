@@ -75,7 +75,7 @@ describe('maskrcnn eval', () => {
     fs.writeFileSync(boxesOnly, JSON.stringify([{ image_id: 100, category_id: 1, score: 0.5, bbox: [0, 0, 1, 1] }]));
     expect(() => runEval({ gt, dt: boxesOnly, iou: 'segm' }, () => undefined)).toThrow(/has no 'segmentation' in any result; use --iou bbox/);
     expect(runEval({ gt, dt: boxesOnly }, () => undefined).map((s) => s.iouType)).toEqual(['bbox']);
-    expect(() => runEval({ gt: path.join(tmp, 'missing.json'), dt }, () => undefined)).toThrow(/Error reading ground truth .*missing\.json/);
+    expect(() => runEval({ gt: path.join(tmp, 'missing.json'), dt }, () => undefined)).toThrow(/Error in eval: --gt .*missing\.json does not exist; expected a COCO instances JSON/);
     fs.rmSync(tmp, { recursive: true });
   });
 });
