@@ -69,8 +69,9 @@ export const SHIPPED_MODEL_SEEDS = { train: 1100, heldOut: 2200, training: 11, r
  * ```
  */
 export function shippedModelPath(): string {
-  // src/api and dist/api are both two levels below the package root.
-  return path.resolve(__dirname, '..', '..', 'weights', SHIPPED_MODEL_NAME);
+  // src/api and dist/api are two levels below the package root, build/src/api (npm run build:all) three.
+  const candidates = [2, 3].map((up) => path.resolve(__dirname, ...Array<string>(up).fill('..'), 'weights', SHIPPED_MODEL_NAME));
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'model.json'))) ?? candidates[0];
 }
 
 /**
