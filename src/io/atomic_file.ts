@@ -39,6 +39,34 @@ export function tempNameFor(dest: string): string {
 }
 
 /**
+ * Writes `chunks` to a new file (refusing one that exists) and fsyncs it; returns the bytes
+ * written. The building block of {@link writeFileAtomic} and of checkpoint folders.
+ *
+ * @example
+ * ```ts
+ * const bytes = await writeSynced('/tmp/x.partial', [new Uint8Array([1, 2, 3])]); // 3
+ * ```
+ */
+export async function writeSynced(file: string, chunks: Iterable<Uint8Array>): Promise<number> {
+  const handle = await fs.open(file, 'wx');
+  let bytes = 0;
+  try {
+    for (const chunk of chunks) {
+      let done = 0;
+      while (done < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
+        done += bytesWritten;
+      }
+      bytes += chunk.byteLength;
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return bytes;
+}
+
+/**
  * Writes `chunks` to `file` atomically: into a temporary file in the same folder, fsynced, then
  * renamed over `file` (replacing it if it exists). If anything fails, including the iteration of
  * `chunks`, the temporary file is removed and `file` is as it was. Returns the bytes written.
@@ -53,20 +81,7 @@ export async function writeFileAtomic(file: string, chunks: Iterable<Uint8Array>
   const temp = tempNameFor(dest);
   let bytes = 0;
   try {
-    const handle = await fs.open(temp, 'wx');
-    try {
-      for (const chunk of chunks) {
-        let done = 0;
-        while (done < chunk.byteLength) {
-          const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
-          done += bytesWritten;
-        }
-        bytes += chunk.byteLength;
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    bytes = await writeSynced(temp, chunks);
     await fs.rename(temp, dest);
   } catch (e) {
     await fs.rm(temp, { force: true });

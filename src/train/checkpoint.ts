@@ -30,6 +30,7 @@
  * copy; a tool that edits model/'s shards in place would change the checkpoint's too, and its
  * sha256 check would then refuse it and fall back to the checkpoint before.
  */
+import { writeSynced } from '../io/atomic_file';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -225,26 +226,6 @@ async function syncFile(file: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-/** Writes `chunks` to a new file and fsyncs it. */
-async function writeSynced(file: string, chunks: Iterable<Uint8Array>): Promise<number> {
-  const handle = await fs.open(file, 'wx');
-  let bytes = 0;
-  try {
-    for (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
-        done += bytesWritten;
-      }
-      bytes += chunk.byteLength;
-    }
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return bytes;
 }
 
 /** Files under `dir`, relative, `/`-separated, sorted. */
