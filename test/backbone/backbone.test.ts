@@ -41,8 +41,23 @@ describe('backbone structure', () => {
     backbone.dispose();
   });
 
+  it('ResNet-18 and -34 are basic blocks: two 3x3 convs, a projection only where the shape changes', () => {
+    const r18 = withoutInitialization(() => new ResNetBody({ depth: 18 }));
+    const keys = [...r18.stateDict().keys()];
+    expect(r18.outChannels).toEqual([64, 128, 256, 512]);
+    expect(keys.filter((k) => k.endsWith('conv1.weight') && k.startsWith('layer'))).toHaveLength(8);
+    expect(keys.some((k) => k.includes('conv3'))).toBe(false);
+    // torchvision's _make_layer: layer1 keeps 64 channels at stride 1, so no downsample there.
+    expect(keys.filter((k) => k.endsWith('downsample.0.weight'))).toEqual(['layer2.0.downsample.0.weight', 'layer3.0.downsample.0.weight', 'layer4.0.downsample.0.weight']);
+    expect(r18.stateDict().get('layer2.0.conv1.weight')!.variable.shape).toEqual([3, 3, 64, 128]);
+    r18.dispose();
+    const r34 = withoutInitialization(() => new ResNetBody({ depth: 34 }));
+    expect([...r34.stateDict().keys()].filter((k) => /^layer3\.\d+\.conv1\.weight$/.test(k))).toHaveLength(6);
+    r34.dispose();
+  });
+
   it('rejects an unknown depth and a bad trainableLayers', () => {
-    expect(() => new ResNetBody({ depth: 34 as 50 })).toThrow('depth must be one of 50, 101, got 34');
+    expect(() => new ResNetBody({ depth: 42 as 50 })).toThrow('depth must be one of 18, 34, 50, 101, got 42');
     const before = tf.memory().numTensors;
     expect(() => new ResNetBody({ trainableLayers: 6 })).toThrow('trainableLayers must be an integer in 0..5, got 6');
     expect(tf.memory().numTensors).toBe(before); // refused before any weight is made
