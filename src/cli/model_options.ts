@@ -36,6 +36,16 @@ function looksLikePath(p: string): boolean {
   return p.startsWith('file://') || /[/\\]/.test(p) || /\.(pth|pt|json)$/i.test(p) || fs.existsSync(p);
 }
 
+/** `fs.statSync(p)`, or `fail` with 'does not exist' / 'cannot be read (...)'. */
+function statOrFail(p: string, fail: (what: string) => never): fs.Stats {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(e as Error).message})`);
+  }
+}
+
 /**
  * Checks a weights path before a model is loaded, so that a typo costs no load time and the error
  * names the option, the path and what was expected instead of a bare `ENOENT`. URLs (`http://`,
@@ -57,13 +67,7 @@ export function checkWeightsPath(command: string, option: string, weights: strin
   const fail = (what: string): never => {
     throw new Error(`Error in ${command}: ${option} ${weights} ${what}; expected ${WEIGHTS_EXPECTED}`);
   };
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(e as Error).message})`);
-  }
+  const st = statOrFail(p, fail);
   if (st.isDirectory()) {
     if (!fs.existsSync(path.join(p, 'model.json'))) fail('is a folder without model.json');
     return;
@@ -89,13 +93,7 @@ export function checkInputPath(command: string, option: string, p: string, kind:
   const fail = (what: string): never => {
     throw new Error(`Error in ${command}: ${option} ${p} ${what}; expected ${expected}`);
   };
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(e as Error).message})`);
-  }
+  const st = statOrFail(p, fail);
   if (kind === 'file' && !st.isFile()) fail(st.isDirectory() ? 'is a folder' : 'is not a regular file');
   if (kind === 'folder' && !st.isDirectory()) fail('is not a folder');
   checkReadable(p, () => fail('is not readable (permission denied)'));

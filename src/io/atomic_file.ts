@@ -7,8 +7,17 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 
-/** fsync a folder so a rename inside it survives power loss (not supported on Windows). */
-async function syncDir(dir: string): Promise<void> {
+/**
+ * fsync a folder so a rename inside it survives power loss (a no-op where the platform refuses,
+ * e.g. Windows).
+ *
+ * @example
+ * ```ts
+ * await fs.promises.rename(temp, dest);
+ * await syncDir(path.dirname(dest));
+ * ```
+ */
+export async function syncDir(dir: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(dir, 'r');

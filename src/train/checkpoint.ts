@@ -30,7 +30,7 @@
  * copy; a tool that edits model/'s shards in place would change the checkpoint's too, and its
  * sha256 check would then refuse it and fall back to the checkpoint before.
  */
-import { writeSynced } from '../io/atomic_file';
+import { syncDir, writeSynced } from '../io/atomic_file';
 import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
@@ -203,20 +203,6 @@ function sha256(data: Uint8Array | string): string {
 function sealManifest(body: Omit<CheckpointManifest, 'manifestSha256'>): string {
   const manifest: CheckpointManifest = { ...body, manifestSha256: sha256(JSON.stringify(body)) };
   return JSON.stringify(manifest, null, 1);
-}
-
-/** fsync a folder so a rename inside it survives power loss (not supported on Windows). */
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
-  } finally {
-    await handle?.close();
-  }
 }
 
 async function syncFile(file: string): Promise<void> {

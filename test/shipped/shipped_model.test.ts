@@ -22,7 +22,7 @@ import { loadShippedModel, shippedModelPath, SHIPPED_MODEL_CONFIG } from '../../
 import { rleFromString } from '../../src/data/mask';
 import { rleIou } from '../../src/data/mask/iou';
 import { referenceOutputs, type ReferenceDetection } from '../../tools/demo_model/export_demo';
-import { measureShippedModel } from '../../tools/demo_model/measure';
+import { boxIou, measureShippedModel } from '../../tools/demo_model/measure';
 import { useBackend } from '../support/backends';
 
 /** The exported model's figures less a margin (see the header). */
@@ -30,13 +30,6 @@ const MIN_RECALL = 0.04;
 const MIN_MASK_AP = 0.27;
 
 const REFERENCE = path.join(__dirname, '..', 'fixtures', 'shipped_model', 'float32_outputs.json');
-
-function boxIou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h;
-  return union > 0 ? (w * h) / union : 0;
-}
 
 describe('the shipped shapes model', () => {
   let model: MaskRCNNModel;

@@ -30,7 +30,8 @@ export interface ShippedModelFigures {
 
 type Xyxy = readonly [number, number, number, number];
 
-function iou(a: Xyxy, b: Xyxy): number {
+/** IoU of two xyxy boxes. */
+export function boxIou(a: Xyxy, b: Xyxy): number {
   const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
   const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
   const inter = w * h;
@@ -61,7 +62,7 @@ export async function measureShippedModel(model: MaskRCNNModel, dir: string): Pr
       let bestIou: number = TEST_SETS.minIou;
       gt.forEach((g, k) => {
         if (matched[k] || g.category_id !== d.label) return;
-        const v = iou(d.box, [g.bbox[0], g.bbox[1], g.bbox[0] + g.bbox[2], g.bbox[1] + g.bbox[3]]);
+        const v = boxIou(d.box, [g.bbox[0], g.bbox[1], g.bbox[0] + g.bbox[2], g.bbox[1] + g.bbox[3]]);
         if (v >= bestIou) [best, bestIou] = [k, v];
       });
       if (best >= 0) matched[best] = true;
