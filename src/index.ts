@@ -31,6 +31,7 @@ export * from './backbone/frozen_batch_norm';
 export * from './backbone/conv_bn';
 export * from './backbone/bottleneck';
 export * from './backbone/basic_block';
+export * from './backbone/residual_block';
 export * from './backbone/resnet';
 export * from './backbone/backbone_with_fpn';
 export * from './fpn/feature_pyramid_network';

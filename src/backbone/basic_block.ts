@@ -8,10 +8,11 @@
  * `_make_layer` decides it (`stride != 1 or inplanes != planes * expansion`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { Conv2d, single } from '../nn/conv2d';
-import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { Conv2d } from '../nn/conv2d';
+import { TorchLayerArgs } from '../nn/torch_layer';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
+import { ResidualBlock } from './residual_block';
 
 /** Options of {@link BasicBlock}. */
 export interface BasicBlockArgs extends TorchLayerArgs {
@@ -32,15 +33,14 @@ export interface BasicBlockArgs extends TorchLayerArgs {
  * const y = block.forward(x); // x [N, 56, 56, 64] -> y [N, 28, 28, 128]
  * ```
  */
-export class BasicBlock extends TorchLayer {
+export class BasicBlock extends ResidualBlock {
   static override readonly className = 'BasicBlock';
   readonly outChannels: number;
   private readonly conv1: Conv2d;
   private readonly bn1: FrozenBatchNorm2d;
   private readonly conv2: Conv2d;
   private readonly bn2: FrozenBatchNorm2d;
-  private readonly down: { conv: Conv2d; bn: FrozenBatchNorm2d } | undefined;
-  private readonly stride: number;
+  protected readonly stride: number;
 
   constructor(args: BasicBlockArgs) {
     super({ name: args.name });
@@ -54,25 +54,11 @@ export class BasicBlock extends TorchLayer {
     this.bn1 = bn('bn1', width);
     this.conv2 = conv('conv2', width, width, 3, 1, 1);
     this.bn2 = bn('bn2', width);
-    this.down = args.downsample ? { conv: conv('downsample.0', cin, width, 1, stride, 0), bn: bn('downsample.1', width) } : undefined;
+    if (args.downsample) this.addDownsample(cin, width, stride);
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      let y = convFrozenBn(this.conv1, this.bn1, x, 'relu');
-      y = convFrozenBn(this.conv2, this.bn2, y, 'linear');
-      const identity = this.down ? convFrozenBn(this.down.conv, this.down.bn, x, 'linear') : x;
-      return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
-    });
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return this.forward(single(inputs) as tf.Tensor4D);
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = inputShape as tf.Shape;
-    const out = (d: number | null) => (d === null ? null : Math.floor((d - 1) / this.stride) + 1);
-    return [s[0], out(s[1]), out(s[2]), this.outChannels];
+  protected branch(x: tf.Tensor4D): tf.Tensor4D {
+    const y = convFrozenBn(this.conv1, this.bn1, x, 'relu');
+    return convFrozenBn(this.conv2, this.bn2, y, 'linear');
   }
 }

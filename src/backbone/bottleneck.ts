@@ -6,10 +6,11 @@
  * and downsample.0 / downsample.1 (1x1 conv, stride s, + norm) on the first block of a stage.
  */
 import * as tf from '@tensorflow/tfjs';
-import { Conv2d, single } from '../nn/conv2d';
-import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
+import { Conv2d } from '../nn/conv2d';
+import { TorchLayerArgs } from '../nn/torch_layer';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
+import { ResidualBlock } from './residual_block';
 
 /** Output channels are `EXPANSION * width`. */
 export const EXPANSION = 4;
@@ -25,7 +26,7 @@ export interface BottleneckArgs extends TorchLayerArgs {
 }
 
 /** One bottleneck residual block with FrozenBatchNorm. */
-export class Bottleneck extends TorchLayer {
+export class Bottleneck extends ResidualBlock {
   static override readonly className = 'Bottleneck';
   readonly outChannels: number;
   private readonly conv1: Conv2d;
@@ -34,8 +35,7 @@ export class Bottleneck extends TorchLayer {
   private readonly bn2: FrozenBatchNorm2d;
   private readonly conv3: Conv2d;
   private readonly bn3: FrozenBatchNorm2d;
-  private readonly down: { conv: Conv2d; bn: FrozenBatchNorm2d } | undefined;
-  private readonly stride: number;
+  protected readonly stride: number;
 
   constructor(args: BottleneckArgs) {
     super({ name: args.name });
@@ -51,28 +51,12 @@ export class Bottleneck extends TorchLayer {
     this.bn2 = bn('bn2', width);
     this.conv3 = conv('conv3', width, this.outChannels, 1, 1, 0);
     this.bn3 = bn('bn3', this.outChannels);
-    this.down = args.downsample
-      ? { conv: conv('downsample.0', cin, this.outChannels, 1, stride, 0), bn: bn('downsample.1', this.outChannels) }
-      : undefined;
+    if (args.downsample) this.addDownsample(cin, this.outChannels, stride);
   }
 
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      let y = convFrozenBn(this.conv1, this.bn1, x, 'relu');
-      y = convFrozenBn(this.conv2, this.bn2, y, 'relu');
-      y = convFrozenBn(this.conv3, this.bn3, y, 'linear');
-      const identity = this.down ? convFrozenBn(this.down.conv, this.down.bn, x, 'linear') : x;
-      return tf.relu(tf.add(y, identity)) as tf.Tensor4D;
-    });
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return this.forward(single(inputs) as tf.Tensor4D);
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = inputShape as tf.Shape;
-    const out = (d: number | null) => (d === null ? null : Math.floor((d - 1) / this.stride) + 1);
-    return [s[0], out(s[1]), out(s[2]), this.outChannels];
+  protected branch(x: tf.Tensor4D): tf.Tensor4D {
+    let y = convFrozenBn(this.conv1, this.bn1, x, 'relu');
+    y = convFrozenBn(this.conv2, this.bn2, y, 'relu');
+    return convFrozenBn(this.conv3, this.bn3, y, 'linear');
   }
 }
