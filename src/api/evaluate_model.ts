@@ -4,6 +4,7 @@
  */
 import * as path from 'path';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
+import { categoryIdsOf } from './category_ids';
 import { CocoResult, toCocoResults } from './coco_results';
 import type { MaskRCNNModel, Prediction, PredictOptions } from './model';
 
@@ -15,7 +16,11 @@ export interface EvaluateModelOptions {
   batchSize?: number;
   /** Evaluate only the first N images (by id); default all. */
   maxImages?: number;
-  /** Category id of each label; default the label (torchvision COCO models). */
+  /**
+   * Category id of each label. Default {@link categoryIdsOf}: by class name where the model's
+   * class names are categories of the ground truth (detections of other classes are left out),
+   * else the label itself (torchvision's COCO models, whose labels are COCO's ids).
+   */
   labelToCategoryId?: readonly number[];
   /** Passed to predict; scoreThreshold defaults to 0.05 as torchvision's evaluation. */
   predict?: Omit<PredictOptions, 'returnProbabilities'>;
@@ -34,6 +39,8 @@ export interface ModelEvaluation {
   readonly summaries: CocoSummary[];
   readonly imagesEvaluated: number;
   readonly seconds: number;
+  /** How labels became category ids: one line for the user (see {@link categoryIdsOf}). */
+  readonly categoryNote: string;
 }
 
 /**
@@ -56,6 +63,9 @@ export async function evaluateModel(
   const ids = gt.imageIds.slice(0, options.maxImages ?? gt.imageIds.length);
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`Error in evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
+  const mapping = options.labelToCategoryId === undefined ? categoryIdsOf(model.classNames, gt) : undefined;
+  const labelToCategoryId = options.labelToCategoryId ?? mapping!.labelToCategoryId.map((id) => id ?? -1);
+  const evaluable = (p: Prediction): Prediction => ({ ...p, detections: p.detections.filter((d) => (labelToCategoryId[d.label] ?? -1) >= 0) });
   const results: CocoResult[] = [];
   for (let i = 0; i < ids.length; i += batchSize) {
     const batchIds = ids.slice(i, i + batchSize);
@@ -71,7 +81,7 @@ export async function evaluateModel(
         throw new Error(`Error in evaluateModel: ${files[k]} is ${p.width}x${p.height} but ${annotationFile} says ${w}x${h}`);
       }
     });
-    results.push(...toCocoResults(predictions, batchIds, { labelToCategoryId: options.labelToCategoryId }));
+    results.push(...toCocoResults(predictions.map(evaluable), batchIds, { labelToCategoryId }));
     for (let k = 0; k < predictions.length; k++) await options.onPrediction?.(predictions[k], files[k], batchIds[k]);
     options.onProgress?.(Math.min(i + batchSize, ids.length), ids.length);
   }
@@ -80,5 +90,6 @@ export async function evaluateModel(
     const dt = CocoDetections.fromResults(results, gt, `${model.network.name} results`);
     return new CocoEvaluator(gt, dt, iouType, { imgIds: [...ids] }).evaluate().accumulate().summarize();
   });
-  return { results, summaries, imagesEvaluated: ids.length, seconds: (Date.now() - start) / 1000 };
+  const categoryNote = mapping?.note ?? 'category ids: as given (labelToCategoryId)';
+  return { results, summaries, imagesEvaluated: ids.length, seconds: (Date.now() - start) / 1000, categoryNote };
 }

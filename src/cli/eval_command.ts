@@ -176,6 +176,7 @@ export async function runModelEval(o: ModelEvalOptions, log: (line: string) => v
       },
     });
     if (showBar) bar.stop();
+    log(result.categoryNote);
     log(`${result.imagesEvaluated} images, ${result.results.length} detections, ${result.seconds.toFixed(1)} s`);
     for (const s of result.summaries) {
       log(`IoU metric: ${s.iouType}`);

@@ -17,7 +17,8 @@ import { describeBackend } from '../backend';
 import { readImage, readImageInfo } from '../data/image_io';
 import { CocoGroundTruth } from '../eval';
 import { writeOverlayPng } from '../viz/png';
-import { categoryIdsOf, matchImageIds } from './coco_ids';
+import { matchImageIds } from './coco_ids';
+import { categoryIdsOf } from '../api/category_ids';
 import { checkInputPath, checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
 

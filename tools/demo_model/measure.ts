@@ -42,6 +42,7 @@ export function boxIou(a: Xyxy, b: Xyxy): number {
 interface InstancesJson {
   images: { id: number; file_name: string }[];
   annotations: { image_id: number; category_id: number; bbox: [number, number, number, number] }[];
+  categories: { id: number; name: string }[];
 }
 
 /** Generates the two test sets under `dir` and measures `model` on them. */
@@ -50,6 +51,7 @@ export async function measureShippedModel(model: MaskRCNNModel, dir: string): Pr
     outDir: path.join(dir, 'recall'), numImages: TEST_SETS.recallImages, seed: SHIPPED_MODEL_SEEDS.recallTest, overwrite: true, ...SHIPPED_MODEL_IMAGES,
   });
   const json = JSON.parse(fs.readFileSync(recallSet.annotationFile, 'utf8')) as InstancesJson;
+  const categoryName = new Map(json.categories.map((c) => [c.id, c.name]));
   let shapes = 0;
   let found = 0;
   for (const image of json.images) {
@@ -61,7 +63,7 @@ export async function measureShippedModel(model: MaskRCNNModel, dir: string): Pr
       let best = -1;
       let bestIou: number = TEST_SETS.minIou;
       gt.forEach((g, k) => {
-        if (matched[k] || g.category_id !== d.label) return;
+        if (matched[k] || categoryName.get(g.category_id) !== d.labelName) return;
         const v = boxIou(d.box, [g.bbox[0], g.bbox[1], g.bbox[0] + g.bbox[2], g.bbox[1] + g.bbox[3]]);
         if (v >= bestIou) [best, bestIou] = [k, v];
       });
