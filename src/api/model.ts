@@ -610,6 +610,7 @@ function checkConfig(config: unknown, prefix: string): void {
   }
   const t = c.trainableBackboneLayers;
   if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= 5)) bad('trainableBackboneLayers', 'an integer in [0, 5]');
+  if (c.backboneNorm !== undefined && c.backboneNorm !== 'frozen' && c.backboneNorm !== 'batch') bad('backboneNorm', "'frozen' or 'batch'");
   for (const key of ['transform', 'rpn', 'detection']) {
     const v = c[key];
     if (v !== undefined && (v === null || typeof v !== 'object' || Array.isArray(v))) bad(key, 'an object');

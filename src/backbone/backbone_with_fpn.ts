@@ -10,6 +10,7 @@ import { single } from '../nn/conv2d';
 import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
 import { FeaturePyramidNetwork, FpnFeatures, FPN_LEVELS } from '../fpn/feature_pyramid_network';
 import { ResNetBody, ResNetDepth } from './resnet';
+import type { BackboneNorm } from './batch_norm';
 
 /** Options of {@link BackboneWithFpn}. */
 export interface BackboneArgs extends TorchLayerArgs {
@@ -17,6 +18,8 @@ export interface BackboneArgs extends TorchLayerArgs {
   depth?: ResNetDepth;
   /** Trainable ResNet stages from the top, 0-5; default 3 as torchvision. */
   trainableLayers?: number;
+  /** The ResNet body's norm: `frozen` (default) or `batch`. */
+  norm?: BackboneNorm;
   /** FPN channels; default 256. */
   outChannels?: number;
 }
@@ -38,7 +41,7 @@ export class BackboneWithFpn extends TorchLayer {
 
   constructor(args: BackboneArgs = {}) {
     super({ name: args.name });
-    this.body = this.child('body', new ResNetBody({ depth: args.depth, trainableLayers: args.trainableLayers }));
+    this.body = this.child('body', new ResNetBody({ depth: args.depth, trainableLayers: args.trainableLayers, norm: args.norm }));
     this.outChannels = args.outChannels ?? 256;
     this.fpn = this.child('fpn', new FeaturePyramidNetwork({ inChannels: this.body.outChannels, outChannels: this.outChannels }));
   }

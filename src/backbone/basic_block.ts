@@ -13,6 +13,7 @@ import { TorchLayerArgs } from '../nn/torch_layer';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
 import { ResidualBlock } from './residual_block';
+import { BackboneNorm, makeNorm } from './batch_norm';
 
 /** Options of {@link BasicBlock}. */
 export interface BasicBlockArgs extends TorchLayerArgs {
@@ -22,6 +23,8 @@ export interface BasicBlockArgs extends TorchLayerArgs {
   stride: number;
   /** Whether the identity path needs a projection. */
   downsample: boolean;
+  /** The norm after each conv; default `frozen`. */
+  norm?: BackboneNorm;
 }
 
 /**
@@ -49,12 +52,12 @@ export class BasicBlock extends ResidualBlock {
     this.outChannels = width;
     const conv = (key: string, i: number, o: number, k: number, s: number, p: number) =>
       this.child(key, new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, stride: s, padding: p, bias: false }));
-    const bn = (key: string, c: number) => this.child(key, new FrozenBatchNorm2d({ numFeatures: c }));
+    const bn = (key: string, c: number) => this.child(key, makeNorm(args.norm ?? 'frozen', c));
     this.conv1 = conv('conv1', cin, width, 3, stride, 1);
     this.bn1 = bn('bn1', width);
     this.conv2 = conv('conv2', width, width, 3, 1, 1);
     this.bn2 = bn('bn2', width);
-    if (args.downsample) this.addDownsample(cin, width, stride);
+    if (args.downsample) this.addDownsample(args.norm ?? 'frozen', cin, width, stride);
   }
 
   protected branch(x: tf.Tensor4D): tf.Tensor4D {

@@ -11,6 +11,7 @@ import { TorchLayerArgs } from '../nn/torch_layer';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
 import { ResidualBlock } from './residual_block';
+import { BackboneNorm, makeNorm } from './batch_norm';
 
 /** Output channels are `EXPANSION * width`. */
 export const EXPANSION = 4;
@@ -23,6 +24,8 @@ export interface BottleneckArgs extends TorchLayerArgs {
   stride: number;
   /** Whether the identity path needs a projection (first block of each stage). */
   downsample: boolean;
+  /** The norm after each conv; default `frozen`. */
+  norm?: BackboneNorm;
 }
 
 /** One bottleneck residual block with FrozenBatchNorm. */
@@ -44,14 +47,14 @@ export class Bottleneck extends ResidualBlock {
     this.outChannels = width * EXPANSION;
     const conv = (key: string, i: number, o: number, k: number, s: number, p: number) =>
       this.child(key, new Conv2d({ inChannels: i, outChannels: o, kernelSize: k, stride: s, padding: p, bias: false }));
-    const bn = (key: string, c: number) => this.child(key, new FrozenBatchNorm2d({ numFeatures: c }));
+    const bn = (key: string, c: number) => this.child(key, makeNorm(args.norm ?? 'frozen', c));
     this.conv1 = conv('conv1', cin, width, 1, 1, 0);
     this.bn1 = bn('bn1', width);
     this.conv2 = conv('conv2', width, width, 3, stride, 1);
     this.bn2 = bn('bn2', width);
     this.conv3 = conv('conv3', width, this.outChannels, 1, 1, 0);
     this.bn3 = bn('bn3', this.outChannels);
-    if (args.downsample) this.addDownsample(cin, this.outChannels, stride);
+    if (args.downsample) this.addDownsample(args.norm ?? 'frozen', cin, this.outChannels, stride);
   }
 
   protected branch(x: tf.Tensor4D): tf.Tensor4D {

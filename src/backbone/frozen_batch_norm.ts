@@ -19,21 +19,33 @@ export interface FrozenBatchNormArgs extends TorchLayerArgs {
 
 /** torchvision.ops.FrozenBatchNorm2d, keys `weight`, `bias`, `running_mean`, `running_var`. */
 export class FrozenBatchNorm2d extends TorchLayer {
-  static override readonly className = 'FrozenBatchNorm2d';
+  static override readonly className: string = 'FrozenBatchNorm2d';
   readonly eps: number;
-  private readonly w: tf.LayerVariable;
-  private readonly b: tf.LayerVariable;
-  private readonly mean: tf.LayerVariable;
-  private readonly variance: tf.LayerVariable;
+  protected readonly w: tf.LayerVariable;
+  protected readonly b: tf.LayerVariable;
+  protected readonly mean: tf.LayerVariable;
+  protected readonly variance: tf.LayerVariable;
 
-  constructor(args: FrozenBatchNormArgs) {
+  /**
+   * @param trainableAffine for {@link BatchNorm2d} only: weight and bias become trainable
+   *   parameters (the statistics stay buffers).
+   */
+  constructor(args: FrozenBatchNormArgs, trainableAffine = false) {
     super({ name: args.name });
     const c = [args.numFeatures];
     this.eps = args.eps ?? 1e-5;
-    this.w = this.param('weight', c, 'same', tf.initializers.ones(), false);
-    this.b = this.param('bias', c, 'same', tf.initializers.zeros(), false);
+    this.w = this.param('weight', c, 'same', tf.initializers.ones(), trainableAffine);
+    this.b = this.param('bias', c, 'same', tf.initializers.zeros(), trainableAffine);
     this.mean = this.param('running_mean', c, 'same', tf.initializers.zeros(), false);
     this.variance = this.param('running_var', c, 'same', tf.initializers.ones(), false);
+  }
+
+  /**
+   * Whether {@link forward} normalises with the statistics of its input rather than the running
+   * ones: never for a frozen norm; see {@link BatchNorm2d.training}.
+   */
+  get usesBatchStatistics(): boolean {
+    return false;
   }
 
   /** The per-channel affine map `{ scale, shift }` ([C] each); the caller owns both tensors. */

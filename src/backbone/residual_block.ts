@@ -10,6 +10,7 @@ import { Conv2d, single } from '../nn/conv2d';
 import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
+import { BackboneNorm, makeNorm } from './batch_norm';
 
 /**
  * The residual wrapper; subclasses give the branch F.
@@ -33,10 +34,10 @@ export abstract class ResidualBlock extends TorchLayer {
   }
 
   /** Makes `downsample.0` (1x1 conv, stride) and `downsample.1` (norm). */
-  protected addDownsample(inChannels: number, outChannels: number, stride: number): void {
+  protected addDownsample(norm: BackboneNorm, inChannels: number, outChannels: number, stride: number): void {
     this.down = {
       conv: this.child('downsample.0', new Conv2d({ inChannels, outChannels, kernelSize: 1, stride, padding: 0, bias: false })),
-      bn: this.child('downsample.1', new FrozenBatchNorm2d({ numFeatures: outChannels })),
+      bn: this.child('downsample.1', makeNorm(norm, outChannels)),
     };
   }
 

@@ -16,6 +16,7 @@ import { BasicBlock } from './basic_block';
 import { Bottleneck, EXPANSION } from './bottleneck';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
+import { BackboneNorm, BatchNorm2d, makeNorm } from './batch_norm';
 
 /** Block counts per stage, as torchvision's resnet18 ... resnet101 builders give them. */
 export const RESNET_BLOCKS = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] } as const;
@@ -40,6 +41,11 @@ export interface ResNetBodyArgs extends TorchLayerArgs {
    * 0-5; torchvision's default for detection is 3. Frozen stages get `trainable = false`.
    */
   trainableLayers?: number;
+  /**
+   * The norm after each conv: `frozen` (default; torchvision's for a pretrained backbone) or
+   * `batch` (torchvision's when it trains a backbone from scratch; see {@link BatchNorm2d}).
+   */
+  norm?: BackboneNorm;
 }
 
 /** The four outputs C2-C5, keyed as torchvision's IntermediateLayerGetter keys them. */
@@ -54,7 +60,7 @@ export type ResNetFeatures = {
 const STAGES_TOP_DOWN = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'] as const;
 
 /**
- * ResNet-18/34/50/101 body with FrozenBatchNorm, as a tf.layers.Layer.
+ * ResNet-18/34/50/101 body with FrozenBatchNorm (or BatchNorm2d to train from scratch), as a tf.layers.Layer.
  *
  * @example
  * ```ts
@@ -67,6 +73,7 @@ export class ResNetBody extends TorchLayer {
   readonly depth: ResNetDepth;
   /** Output channels of C2..C5. */
   readonly outChannels: readonly number[];
+  readonly norm: BackboneNorm;
   private readonly conv1: Conv2d;
   private readonly bn1: FrozenBatchNorm2d;
   private readonly stages: (Bottleneck | BasicBlock)[][] = [];
@@ -79,8 +86,12 @@ export class ResNetBody extends TorchLayer {
       throw new Error(`Error in ResNetBody: depth must be one of ${Object.keys(RESNET_BLOCKS).join(', ')}, got ${args.depth}`);
     }
     checkTrainableLayers(args.trainableLayers ?? 3); // before any weight is made
+    this.norm = args.norm ?? 'frozen';
+    if (this.norm !== 'frozen' && this.norm !== 'batch') {
+      throw new Error(`Error in ResNetBody: norm must be 'frozen' or 'batch', got ${JSON.stringify(args.norm)}`);
+    }
     this.conv1 = this.child('conv1', new Conv2d({ inChannels: 3, outChannels: 64, kernelSize: 7, stride: 2, padding: 3, bias: false }));
-    this.bn1 = this.child('bn1', new FrozenBatchNorm2d({ numFeatures: 64 }));
+    this.bn1 = this.child('bn1', makeNorm(this.norm, 64));
     let cin = 64;
     const widths = [64, 128, 256, 512];
     const basic = isBasicBlockDepth(this.depth);
@@ -91,7 +102,7 @@ export class ResNetBody extends TorchLayer {
         const stride = b === 0 && s > 0 ? 2 : 1;
         // torchvision's _make_layer: a projection wherever the identity changes size or width.
         const downsample = b === 0 && (stride !== 1 || cin !== widths[s] * expansion);
-        const args = { inChannels: cin, width: widths[s], stride, downsample };
+        const args = { inChannels: cin, width: widths[s], stride, downsample, norm: this.norm };
         stage.push(this.child(`layer${s + 1}.${b}`, basic ? new BasicBlock(args) : new Bottleneck(args)));
         cin = widths[s] * expansion;
       }
@@ -109,6 +120,22 @@ export class ResNetBody extends TorchLayer {
     this.stages.forEach((stage, i) => {
       for (const block of stage) block.trainable = trainable.has(STAGES_TOP_DOWN[3 - i]);
     });
+  }
+
+  /** The trainable batch norms (none with `norm: 'frozen'`). */
+  batchNorms(): BatchNorm2d[] {
+    return this.descendants().filter((l): l is BatchNorm2d => l instanceof BatchNorm2d);
+  }
+
+  /**
+   * torch's `train()` / `eval()` for the batch norms: with `true` they normalise with batch
+   * statistics and record them for {@link BatchNorm2d.commitRunningStatistics}.
+   */
+  setBatchNormTraining(training: boolean): void {
+    for (const bn of this.batchNorms()) {
+      bn.training = training;
+      if (!training) bn.discardRunningStatistics();
+    }
   }
 
   /** x [N, H, W, 3] normalised images -> C2..C5. */

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackboneWithFpn } from '../backbone/backbone_with_fpn';
 import type { ResNetDepth } from '../backbone/resnet';
+import type { BackboneNorm } from '../backbone/batch_norm';
 import type { FpnFeatures } from '../fpn/feature_pyramid_network';
 import { RoIHeads } from '../heads/roi_heads';
 import { TorchLayer, TorchLayerArgs, withInitializationSeed } from '../nn/torch_layer';
@@ -43,6 +44,13 @@ export interface MaskRCNNConfig {
   maskDimReduced?: number;
   /** Trainable ResNet stages from the top, 0-5; default 3. */
   trainableBackboneLayers?: number;
+  /**
+   * The ResNet body's norm layers: `frozen` (default; FrozenBatchNorm2d, torchvision's choice for
+   * a pretrained backbone) or `batch` (BatchNorm2d, torchvision's when the backbone trains from
+   * scratch: batch statistics while training, running statistics otherwise). Inference is the
+   * same function of the weights either way.
+   */
+  backboneNorm?: BackboneNorm;
   /** Preprocessing: minSize 800, maxSize 1333, ImageNet mean/std. */
   transform?: TransformOptions;
   /** RPN settings (anchor sizes, top-n, NMS). */
@@ -111,7 +119,7 @@ export class MaskRCNN extends TorchLayer {
     this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
     const layers = () => {
       const channels = config.fpnChannels ?? 256;
-      const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers, outChannels: channels });
+      const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers, norm: config.backboneNorm, outChannels: channels });
       const rpn = new RegionProposalNetwork({ ...config.rpn, inChannels: channels });
       const roiHeads = new RoIHeads({
         numClasses: config.numClasses,

@@ -6,6 +6,7 @@
  * field.
  */
 import type { ResNetDepth } from '../backbone/resnet';
+import type { BackboneNorm } from '../backbone/batch_norm';
 import type { OptimizerKind } from './optim';
 
 /** A COCO-format dataset folder: an instances file and the images it names. */
@@ -46,6 +47,11 @@ export interface TrainConfig {
   readonly maskDimReduced?: number;
   /** Trainable ResNet stages from the top, 0-5; default 3 (torchvision's default). */
   readonly trainableBackboneLayers?: number;
+  /**
+   * The ResNet body's norms: `frozen` (default, FrozenBatchNorm2d) or `batch` (BatchNorm2d with
+   * batch statistics while training, as torchvision builds a backbone trained from scratch).
+   */
+  readonly backboneNorm?: BackboneNorm;
   /** RPN proposals kept per level before NMS while training; default 2000. */
   readonly rpnPreNmsTopN?: number;
   /** RPN proposals kept per image after NMS while training; default 2000. */
@@ -120,7 +126,7 @@ export type TrainConfigOptionalField =
 
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
-  'train', 'val', 'evalMaxImages', 'init', 'depth', 'fpnChannels', 'representationSize', 'maskLayers', 'maskDimReduced', 'trainableBackboneLayers', 'rpnPreNmsTopN', 'rpnPostNmsTopN',
+  'train', 'val', 'evalMaxImages', 'init', 'depth', 'fpnChannels', 'representationSize', 'maskLayers', 'maskDimReduced', 'trainableBackboneLayers', 'backboneNorm', 'rpnPreNmsTopN', 'rpnPostNmsTopN',
   'rpnBatchSizePerImage', 'roiBatchSizePerImage', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupIters',
   'warmupFactor', 'milestones', 'gamma', 'clipGradNorm', 'maxSteps', 'epochs', 'batchSize', 'minSizes', 'maxSize',
   'flipProbability', 'seed', 'outputDir', 'checkpointEvery', 'keep', 'evalEvery', 'logEvery', 'heapLimitGiB',
@@ -172,6 +178,7 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   maskLayers: (v) => (Array.isArray(v) && v.length >= 1 && v.length <= 16 && v.every((x) => integer(1, 8192)(x) === undefined) ? undefined : 'must be a list of 1 to 16 integers in [1, 8192]'),
   maskDimReduced: integer(1, 8192),
   trainableBackboneLayers: integer(0, 5),
+  backboneNorm: (v) => (v === 'frozen' || v === 'batch' ? undefined : "must be 'frozen' or 'batch'"),
   rpnPreNmsTopN: integer(1),
   rpnPostNmsTopN: integer(1),
   rpnBatchSizePerImage: integer(1),
@@ -235,6 +242,7 @@ export function resolveTrainConfig(raw: unknown, source = 'training config'): Re
     ...c,
     depth: c.depth ?? 50,
     trainableBackboneLayers: c.trainableBackboneLayers ?? 3,
+    backboneNorm: c.backboneNorm ?? 'frozen',
     rpnPreNmsTopN: c.rpnPreNmsTopN ?? 2000,
     rpnPostNmsTopN: c.rpnPostNmsTopN ?? 2000,
     rpnBatchSizePerImage: c.rpnBatchSizePerImage ?? 256,

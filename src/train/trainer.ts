@@ -281,6 +281,7 @@ export class Trainer {
       maskLayers: c.maskLayers,
       maskDimReduced: c.maskDimReduced,
       trainableBackboneLayers: c.trainableBackboneLayers,
+      backboneNorm: c.backboneNorm,
       transform: { minSize: Math.min(...c.minSizes), maxSize: c.maxSize },
       // The run's seed drives every random choice, the initial weights included.
       initSeed: c.seed,
@@ -422,6 +423,10 @@ export class Trainer {
     let grads: tf.NamedTensorMap | undefined;
     let value: tf.Scalar | undefined;
     let clippedGrads: tf.Tensor[] = [];
+    // Batch norms (backboneNorm 'batch') use batch statistics in both passes of the step, and
+    // their running statistics move only when the step is applied.
+    const body = this.model.network.backbone.body;
+    body.setBatchNormTraining(true);
     try {
       const prepared = await prepareTrainingTargets(this.model.network, batch, {
         rng: this.rng,
@@ -453,10 +458,12 @@ export class Trainer {
         if (e instanceof NonFiniteGradientError) throw new TrainingDivergedError(step, losses, e.message);
         throw e;
       }
+      for (const bn of body.batchNorms()) bn.commitRunningStatistics();
       this.schedule.step();
       checkHeap(`training step ${step}`, c.heapLimitGiB * 1024 ** 3);
       return { losses, gradNorm };
     } finally {
+      body.setBatchNormTraining(false);
       tf.dispose([batch.images, ...(kept ? LOSS_NAMES.map((k) => (kept as Losses)[k]) : []), ...(value ? [value] : []), ...clippedGrads]);
       if (grads) tf.dispose(grads);
     }

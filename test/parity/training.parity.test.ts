@@ -23,7 +23,7 @@ import { readTorchStateDict } from '../../src/io/torch_checkpoint';
 import { loadStateDict } from '../../src/io/state_dict';
 import { registerWasmTrainingKernels } from '../../src/kernels/register';
 import type { LossName } from '../../src/losses/names';
-import { MaskRCNN } from '../../src/model/mask_rcnn';
+import { MaskRCNN, type MaskRCNNConfig } from '../../src/model/mask_rcnn';
 import { computeTrainingLosses, prepareTrainingTargets, trainingLosses, type TrainingBatch, type TrainingTarget } from '../../src/model/training_losses';
 import { toTorchLayout, withoutInitialization } from '../../src/nn/torch_layer';
 import { gradsByKey, SGD, trainableParams, variablesOf } from '../../src/train/optim';
@@ -39,6 +39,7 @@ interface TrainingMeta {
   proposals: number[];
   grad_params: string[];
   image_sizes: [number, number][];
+  batchnorm: { config: MaskRCNNConfig; proposals: number[]; grad_params: string[]; running: string[]; momentum: number };
 }
 
 function loadBatch(fx: ParityFixtures): TrainingBatch {
@@ -172,6 +173,80 @@ describeParity(
           expect(w.rel).toBeLessThanOrEqual(1e-3);
         }
       } finally {
+        net.dispose();
+      }
+    });
+
+    it('BatchNorm2d in training mode (small ResNet-18 model): losses within 1e-4, gradients within 1e-3, running statistics within 1e-5 of torchvision', async () => {
+      const bnMeta = meta.batchnorm;
+      const sd = await readTorchStateDict(fx.file('maskrcnn_small_batchnorm.pth'));
+      const net = withoutInitialization(() => new MaskRCNN(bnMeta.config));
+      const body = net.backbone.body;
+      try {
+        loadStateDict(net, sd, { source: 'maskrcnn_small_batchnorm.pth' });
+        expect(body.batchNorms().length).toBe(20); // ResNet-18: stem, 16 in blocks, 3 projections
+        const bnBatch: TrainingBatch = {
+          ...batch,
+          targets: batch.targets.map((t, i) => ({ ...t, labels: Int32Array.from(fx.values(`batchnorm/targets/${i}/labels`).data) })),
+        };
+        const before = tf.memory().numTensors;
+        body.setBatchNormTraining(true);
+        const takeAll = meta.take_all;
+        const prepared = await prepareTrainingTargets(net, bnBatch, { rpnBatchSizePerImage: takeAll, roiBatchSizePerImage: takeAll });
+        console.log(`parity [wasm] batch norm: training proposals ours [${prepared.proposalCounts}], torchvision [${bnMeta.proposals}]`);
+        expect(prepared.proposalCounts).toEqual(bnMeta.proposals);
+        const ours = net.stateDict();
+        const params = bnMeta.grad_params.map((name) => {
+          const p = ours.get(name);
+          if (!p) throw new Error(`no parameter ${name} in our state dict`);
+          expect(p.trainable && p.variable.trainable).toBe(true);
+          return { name, param: p, variable: p.variable.read() as tf.Variable };
+        });
+        const kept: Partial<Record<LossName, tf.Scalar>> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const losses = trainingLosses(net, bnBatch, prepared);
+          for (const k of LOSSES) kept[k] = tf.keep(losses[k]);
+          return tf.addN(LOSSES.map((k) => losses[k])) as tf.Scalar;
+        }, params.map((p) => p.variable));
+        for (const k of LOSSES) {
+          const o = (kept[k] as tf.Scalar).dataSync()[0];
+          const theirs = fx.values(`batchnorm/losses/${k}`).data[0];
+          const rel = Math.abs(o - theirs) / Math.abs(theirs);
+          console.log(`parity [wasm] batch norm ${k}: ours ${o.toPrecision(9)}, torchvision ${theirs.toPrecision(9)}, relative ${rel.toExponential(3)}`);
+          expect(rel).toBeLessThanOrEqual(1e-4);
+        }
+        for (const { name, param, variable } of params) {
+          const g = toTorchLayout(grads[variable.name], param.layout);
+          const ref = fx.raw(`batchnorm/grads/${name}`);
+          const exact = fx.raw(`batchnorm64/grads/${name}`);
+          const e = relativeMaxError(g, ref);
+          const oursExact = relativeMaxError(g, exact).rel;
+          console.log(
+            `parity [wasm] batch norm grad ${name}: relative ${e.rel.toExponential(3)} (max|ref| ${e.scale.toExponential(3)}); ` +
+              `ours vs float64 ${oursExact.toExponential(3)}, torchvision float32 vs float64 ${relativeMaxError(ref, exact).rel.toExponential(3)}`,
+          );
+          expect(e.rel).toBeLessThanOrEqual(1e-3);
+          expect(oursExact).toBeLessThanOrEqual(1e-3);
+          tf.dispose([g, ref, exact]);
+        }
+        tf.dispose([value, ...Object.values(grads), ...Object.values(kept)]);
+        // Both passes of the step (proposals, then the taped one) recorded; one update is applied.
+        for (const bn of body.batchNorms()) bn.commitRunningStatistics();
+        body.setBatchNormTraining(false);
+        expect(tf.memory().numTensors).toBe(before);
+        for (const name of bnMeta.running) {
+          for (const buffer of ['running_mean', 'running_var']) {
+            const key = `${name.replace(/^backbone\./, '')}.${buffer}`;
+            const o = net.backbone.stateDict().get(key)!.variable.read();
+            const ref = fx.raw(`batchnorm/running/${name}.${buffer}`);
+            const e = relativeMaxError(o, ref);
+            console.log(`parity [wasm] batch norm ${name}.${buffer}: relative ${e.rel.toExponential(3)}`);
+            expect(e.rel).toBeLessThanOrEqual(1e-5);
+            tf.dispose(ref);
+          }
+        }
+      } finally {
+        body.setBatchNormTraining(false);
         net.dispose();
       }
     });

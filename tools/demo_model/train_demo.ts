@@ -7,7 +7,7 @@
  * `tools/demo_model/export_demo.ts` then writes the trained model into weights/.
  *
  * Options: --out DIR, --steps N, --train-images N, --val-images N, --lr X, --batch N,
- * --backend NAME (default wasm), --resume.
+ * --backend NAME (default wasm), --resume, --kinds a,b,c, --roi-batch N, --norm batch|frozen.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -29,10 +29,11 @@ interface Args {
   /** Shape kinds to draw; default the shipped model's. */
   kinds?: string[];
   roiBatch: number;
+  norm: 'frozen' | 'batch';
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 64 };
+  const a: Args = { out: 'runs/demo-model', steps: 2500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 64, norm: 'batch' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -52,6 +53,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--resume') a.resume = true;
     else if (k === '--kinds') (a.kinds = v.split(',')), i++;
     else if (k === '--roi-batch') a.roiBatch = num();
+    else if (k === '--norm') {
+      if (v !== 'frozen' && v !== 'batch') throw new Error(`train_demo: --norm must be frozen or batch, got ${v}`);
+      (a.norm = v), i++;
+    }
     else throw new Error(`train_demo: unknown option ${k}`);
   }
   return a;
@@ -73,8 +78,10 @@ async function main(): Promise<void> {
     val: { annotationFile: 'val/instances.json', imagesDir: 'val/images' },
     outputDir: 'run',
     ...SHIPPED_MODEL_CONFIG,
-    // ResNet-18 from scratch: every stage trains (FrozenBN stays at identity).
+    // ResNet-18 from scratch: every stage trains, with BatchNorm2d as torchvision builds a
+    // backbone without pretrained weights (--norm frozen: FrozenBN at identity instead).
     trainableBackboneLayers: 5,
+    backboneNorm: a.norm,
     minSizes: [SHIPPED_MODEL_IMAGES.height],
     maxSize: SHIPPED_MODEL_IMAGES.width,
     batchSize: a.batch,

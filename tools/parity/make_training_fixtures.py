@@ -23,7 +23,9 @@ Output (git-ignored): .fixtures/training/
   maskrcnn_seeded_train.pth  the state_dict (torch.save zip format)
   index.json                 {meta, tensors: {name: {shape, dtype, file}}}
   (batch/*, targets/*, losses/*, grads/*: the two-image batch; empty/*: image 1 alone, no GT;
-   trajectory/*: 20 plain-SGD steps on the batch with fixed proposals, float32 and float64)
+   trajectory/*: 20 plain-SGD steps on the batch with fixed proposals, float32 and float64;
+   batchnorm/*: the small ResNet-18 model with BatchNorm2d in training mode, its losses,
+   gradients and moved running statistics, with maskrcnn_small_batchnorm.pth)
   tensors/<name>.bin         raw little-endian float32 / int32 data, torch layout
 
 Run standalone: /usr/bin/python3 tools/parity/make_training_fixtures.py [--out DIR]
@@ -177,6 +179,83 @@ def trajectory(rec, model, batch, targets):
     return names
 
 
+# The batch-norm case (backboneNorm 'batch'): torchvision's small Mask R-CNN
+# (make_fixtures.build_small_model, ResNet-18) built with nn.BatchNorm2d, as torchvision builds a
+# backbone it trains from scratch, in training mode: batch statistics in the forward, the running
+# statistics moved once. Labels fit its 7 classes.
+BN_LABELS = [[1, 2, 3], [4, 6]]
+BN_GRAD_PARAMS = [
+    "backbone.body.conv1.weight",
+    "backbone.body.bn1.weight",
+    "backbone.body.bn1.bias",
+    "backbone.body.layer1.0.bn2.weight",
+    "backbone.body.layer2.0.downsample.1.weight",
+    "backbone.body.layer3.1.conv2.weight",
+    "backbone.body.layer4.1.bn2.bias",
+    "backbone.fpn.layer_blocks.0.0.weight",
+    "rpn.head.conv.0.0.weight",
+    "roi_heads.box_predictor.cls_score.weight",
+    "roi_heads.mask_predictor.mask_fcn_logits.weight",
+]
+BN_RUNNING = ["backbone.body.bn1", "backbone.body.layer2.0.downsample.1", "backbone.body.layer4.1.bn2"]
+
+
+def batchnorm_training(rec, out, batch, targets, gen):
+    """Losses, gradients and updated running statistics of the small model with BatchNorm2d in
+    training mode (batchnorm/*), and its float64 gradients (batchnorm64/*)."""
+    model = mf.build_small_model(norm_layer=torch.nn.BatchNorm2d)
+    with torch.no_grad():
+        mf.randomise_frozen_bn(model, gen)
+        model.rpn.head.cls_logits.weight.mul_(mf.RPN_OBJECTNESS_GAIN)
+        model.rpn.head.cls_logits.bias.mul_(mf.RPN_OBJECTNESS_GAIN)
+        model.rpn.head.bbox_pred.weight.mul_(mf.RPN_DELTA_GAIN)
+        model.rpn.head.bbox_pred.bias.mul_(mf.RPN_DELTA_GAIN)
+    torch.save(model.state_dict(), os.path.join(out, "maskrcnn_small_batchnorm.pth"))
+    model.rpn.fg_bg_sampler.batch_size_per_image = TAKE_ALL
+    model.roi_heads.fg_bg_sampler.batch_size_per_image = TAKE_ALL
+    tg = [{**t, "labels": torch.tensor(BN_LABELS[i], dtype=torch.int64)} for i, t in enumerate(targets)]
+    for i, t in enumerate(tg):
+        rec.add(f"batchnorm/targets/{i}/labels", t["labels"])
+
+    def step(m, x, tgs):
+        m.train()  # BatchNorm2d too: batch statistics, running statistics moved once
+        image_list = ImageList(x, list(IMAGE_SIZES))
+        features = m.backbone(x)
+        proposals, rpn_losses = m.rpn(image_list, features, tgs)
+        _, roi_losses = m.roi_heads(features, proposals, image_list.image_sizes, tgs)
+        losses = {**rpn_losses, **roi_losses}
+        m.zero_grad()
+        sum(losses[k] for k in LOSS_NAMES).backward()
+        return losses, proposals
+
+    m64 = copy.deepcopy(model).double()
+    losses, proposals = step(model, batch, tg)
+    for name in LOSS_NAMES:
+        rec.add(f"batchnorm/losses/{name}", losses[name].detach().reshape(()))
+    params = dict(model.named_parameters())
+    for name in BN_GRAD_PARAMS:
+        rec.add(f"batchnorm/grads/{name}", params[name].grad)
+    modules = dict(model.named_modules())
+    for name in BN_RUNNING:
+        rec.add(f"batchnorm/running/{name}.running_mean", modules[name].running_mean)
+        rec.add(f"batchnorm/running/{name}.running_var", modules[name].running_var)
+    tg64 = [{**t, "boxes": t["boxes"].double()} for t in tg]
+    losses64, proposals64 = step(m64, batch.double(), tg64)
+    if [len(p) for p in proposals64] != [len(p) for p in proposals]:
+        sys.exit("make_training_fixtures: batch-norm case: float64 proposals differ from float32 ones")
+    params64 = dict(m64.named_parameters())
+    for name in BN_GRAD_PARAMS:
+        rec.add(f"batchnorm64/grads/{name}", params64[name].grad)
+    return {
+        "config": {**mf.SMALL_CONFIG, "backboneNorm": "batch", "trainableBackboneLayers": 5},
+        "proposals": [len(p) for p in proposals],
+        "losses": {k: float(losses[k]) for k in LOSS_NAMES},
+        "grad_params": BN_GRAD_PARAMS,
+        "running": BN_RUNNING,
+        "momentum": 0.1,
+    }
+
+
 def main():
     args = parse_args()
     out = os.path.abspath(args.out)
@@ -275,9 +354,11 @@ def main():
         rec.add(f"empty/losses/{name}", empty_losses[name].reshape(()))
 
     trajectory_params = trajectory(rec, model, batch, targets)
+    batchnorm = batchnorm_training(rec, out, batch, targets, gen)
 
     meta = {
         "trajectory": {"steps": TRAJECTORY_STEPS, "lr": TRAJECTORY_LR, "rpn_top_n": TRAJECTORY_TOP_N, "params": trajectory_params},
+        "batchnorm": batchnorm,
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
         "seed": mf.SEED,
