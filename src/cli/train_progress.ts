@@ -14,6 +14,7 @@
  */
 import { SingleBar } from 'cli-progress';
 import { LOSS_NAMES } from '../losses/names';
+import { isLoggedStep } from '../train/history';
 import type { StepInfo } from '../train/trainer';
 
 /**
@@ -121,7 +122,7 @@ export class TrainProgress {
     this.total = s.totalSteps;
     this.value = s.step;
     this.payload = { loss: s.totalLoss.toFixed(4), lr: s.lr.toExponential(2), ips: s.imagesPerSecond.toFixed(2), eta_text: formatDuration(s.etaSeconds) };
-    if (s.step === 1 || s.step % this.options.logEvery === 0 || s.step === s.totalSteps) {
+    if (isLoggedStep(s.step, s.totalSteps, this.options.logEvery)) {
       this.print(lossLine(s, (Date.now() - this.started) / 1000));
     } else {
       this.draw();
