@@ -1,6 +1,6 @@
 /**
- * Pictures of predictions: boxes, label tags and instance masks drawn onto the image, as RGBA.
- * Everything exported here is pure TypeScript with no Node imports and runs in browsers; the
+ * Pictures of predictions (boxes, label tags and instance masks drawn onto the image) and of
+ * training runs (loss, lr and AP curves), as RGBA. Everything exported here is pure TypeScript with no Node imports and runs in browsers; the
  * PNG writer is `./png` (Node, sharp).
  *
  * @example
@@ -11,7 +11,9 @@
  */
 export { drawDetections, resolveOverlayOptions } from './overlay';
 export type { ColorBy, OverlayOptions, ResolvedOverlayOptions } from './overlay';
-export { blendMask, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, strokeRect } from './draw';
+export { renderTrainingCurves, TRAINING_CURVE_COLORS, TRAINING_CURVES_THEME } from './training_curves';
+export type { CurveName, TrainingCurvesOptions } from './training_curves';
+export { blendMask, drawLine, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, strokeRect } from './draw';
 export type { MaskWindow, RgbaImage } from './draw';
 export { contrastTextColor, DEFAULT_PALETTE, paletteColor } from './palette';
 export type { RgbColor } from './palette';

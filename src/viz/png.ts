@@ -1,13 +1,16 @@
 /**
- * Node only: pictures of predictions as PNG files, encoded by sharp. The drawing itself is
- * {@link drawDetections}, which runs anywhere; this file adds reading the image and writing PNG.
+ * Node only: pictures as PNG files, encoded by sharp. The drawing itself ({@link drawDetections},
+ * {@link renderTrainingCurves}) runs anywhere; this file adds reading the image and writing PNG.
  */
 import { promises as fs } from 'fs';
 import sharp from 'sharp';
 import type { PixelBuffer, Prediction } from '../api/model';
 import { readImage } from '../data/image_io';
+import { writeFileAtomic } from '../io/atomic_file';
+import type { HistoryRecord } from '../train/history';
 import { RgbaImage } from './draw';
 import { OverlayOptions, renderDetections, resolveOverlayOptions } from './overlay';
+import { renderTrainingCurves, TrainingCurvesOptions } from './training_curves';
 
 /**
  * Options of {@link writeOverlayPng}: the drawing options and, for an image file or encoded
@@ -81,6 +84,34 @@ export async function writeOverlayPng(
   const picture = renderDetections(pixels, prediction, drawing, where);
   const png = await overlayToPng(picture);
   await fs.writeFile(outFile, png).catch((e: Error) => {
+    throw new Error(`Error in ${where}: cannot write ${outFile}: ${e.message}`);
+  });
+  return picture;
+}
+
+/**
+ * Draws a training history as training curves ({@link renderTrainingCurves}) and writes them as a
+ * PNG file, atomically: into a temporary file next to `outFile`, fsynced, then renamed over it, so
+ * a reader (an image viewer refreshing the file during training) never sees half a picture.
+ * Returns the picture too.
+ *
+ * @throws Error naming the problem: invalid options, or the file that could not be written.
+ * @example
+ * ```ts
+ * await writeTrainingCurvesPng(await readHistory('runs/shapes'), 'runs/shapes/curves.png');
+ * ```
+ */
+export async function writeTrainingCurvesPng(history: readonly HistoryRecord[], outFile: string, options: TrainingCurvesOptions = {}): Promise<RgbaImage> {
+  const where = 'writeTrainingCurvesPng';
+  if (typeof outFile !== 'string' || outFile.length === 0) throw new Error(`Error in ${where}: outFile must be a file path, got ${String(outFile)}`);
+  let picture: RgbaImage;
+  try {
+    picture = renderTrainingCurves(history, options);
+  } catch (e) {
+    throw new Error((e as Error).message.replace('Error in renderTrainingCurves', `Error in ${where}`));
+  }
+  const png = await overlayToPng(picture);
+  await writeFileAtomic(outFile, [png]).catch((e: Error) => {
     throw new Error(`Error in ${where}: cannot write ${outFile}: ${e.message}`);
   });
   return picture;

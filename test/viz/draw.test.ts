@@ -1,5 +1,5 @@
 import { FONT_CHARACTERS, FONT_METRICS, glyphRows } from '../../src/viz/bitmap_font';
-import { blendMask, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, RgbaImage, strokeRect } from '../../src/viz/draw';
+import { blendMask, drawLine, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, RgbaImage, strokeRect } from '../../src/viz/draw';
 import { contrastTextColor, DEFAULT_PALETTE, paletteColor } from '../../src/viz/palette';
 import { Rng } from '../../src/util/random';
 import { pixel } from './scenes';
@@ -95,6 +95,26 @@ describe('drawing primitives', () => {
     const img3 = canvas(4, 3);
     fillRect(img3, -2, 1, 4, 5, [255, 255, 255]);
     expect(art(img3, WHITE)).toEqual(['....', '##..', '##..']);
+  });
+
+  test('drawLine: Bresenham pixels from end to end, a square brush for wider lines, clipped at the edges', () => {
+    const img = canvas(8, 5);
+    drawLine(img, 0, 0, 7, 3, [255, 255, 255]);
+    expect(art(img, WHITE)).toEqual(['##......', '..##....', '....##..', '......##', '........']);
+    const back = canvas(8, 5);
+    drawLine(back, 7, 3, 0, 0, [255, 255, 255]);
+    expect(art(back, WHITE)).toEqual(art(img, WHITE)); // here the same pixels from the other end
+    const wide = canvas(8, 5);
+    drawLine(wide, 1, 1, 5, 1, [255, 255, 255], 2);
+    expect(art(wide, WHITE)).toEqual(['........', '.######.', '.######.', '........', '........']);
+    const wide3 = canvas(8, 5);
+    drawLine(wide3, 2, 2, 2, 2, [255, 255, 255], 3); // one point: a 3x3 square centred on it
+    expect(art(wide3, WHITE)).toEqual(['........', '.###....', '.###....', '.###....', '........']);
+    const clipped = canvas(4, 3);
+    drawLine(clipped, -3, 1, 9, 1, [255, 255, 255]);
+    drawLine(clipped, 0, 0, 0, 0, [255, 255, 255], 0); // width 0: nothing
+    expect(art(clipped, WHITE)).toEqual(['....', '####', '....']);
+    expect(pixel(clipped, 1, 1)).toEqual([255, 255, 255, 255]);
   });
 
   test('blendMask rounds alpha * colour + (1 - alpha) * old, and lays alpha over', () => {
