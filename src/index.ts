@@ -66,7 +66,7 @@ export {
   weightsUrl,
 } from './io/download';
 
-// Pictures of predictions: the drawing runs in browsers, the PNG writer needs Node.
+// Pictures of predictions and training curves: the drawing runs in browsers, the PNG writers need Node.
 export * from './viz';
 export * from './viz/png';
 
@@ -104,6 +104,7 @@ export type {
 
 // Training: the loop, its configuration and checkpoints, and the units it is built from.
 export * from './train/trainer';
+export * from './train/history';
 export * from './train/train_config';
 export * from './train/checkpoint';
 export * from './train/heap_guard';

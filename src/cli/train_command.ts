@@ -1,7 +1,8 @@
 /**
  * `maskrcnn train --config train.json [--resume] [--quantize float16|uint8]`: trains on a COCO-format dataset folder with
  * the settings of a JSON file (see `TrainConfig`), with a progress bar, a loss line every
- * `logEvery` steps, checkpoints, and box / mask AP on the held-out set.
+ * `logEvery` steps, checkpoints, box / mask AP on the held-out set, and the run's history
+ * (`history.jsonl`) drawn as `curves.png` in the output folder.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +13,7 @@ import { describeBackend, selectBackend } from '../backend';
 import { registerWasmTrainingKernels } from '../kernels/register';
 import { WEIGHT_QUANTIZATIONS, type WeightQuantization } from '../io/quantization';
 import { resolveTrainConfig, type ResolvedTrainConfig } from '../train/train_config';
-import { Trainer, type TrainerOptions, type TrainResult } from '../train/trainer';
+import { CURVES_FILE, Trainer, type TrainerOptions, type TrainResult } from '../train/trainer';
 import { TrainProgress, type ProgressStream } from './train_progress';
 
 /**
@@ -145,6 +146,9 @@ export async function runTrain(o: TrainCommandOptions, deps: TrainCommandDeps = 
     try {
       const where = progress.showsBar ? 'progress bar on stderr' : `a progress line every ${config.logEvery} steps (logEvery)`;
       log(`training ${trainer.dataset.length} images, ${trainer.dataset.numClasses - 1} classes; ${trainer.totalSteps} steps from step ${trainer.step}; ${where}`);
+      if (trainer.history !== undefined) {
+        log(`history: ${trainer.history.file}; curves: ${path.join(config.outputDir, CURVES_FILE)} (redrawn at each evaluation and at the end)`);
+      }
       const result = await trainer.run();
       progress.stop();
       const saved = await trainer.saveModel(undefined, { quantization });

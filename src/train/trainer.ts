@@ -5,7 +5,8 @@
  * -> schedule -> heap check -> progress, with checkpoints every N steps that hold everything a
  * resumed run needs to equal an uninterrupted one: weights, optimizer slots, schedule iteration,
  * sampler RNG, and the loader position (epoch, batch), which the loader replays exactly because
- * its order and transforms are functions of (seed, epoch, index).
+ * its order and transforms are functions of (seed, epoch, index). The logged steps and the
+ * evaluations go to `history.jsonl`, drawn as `curves.png` at each evaluation and at the end.
  *
  * Shapes: N images per batch padded to H x W (multiples of 32); G ground-truth objects of an image.
  */
@@ -26,6 +27,8 @@ import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, saveCheckpoint, type Optimize
 import { NodeFileHandler } from '../io/file_handler';
 import { isWasmTrainingKernelRegistered, registerWasmTrainingKernels } from '../kernels/register';
 import { checkHeap } from './heap_guard';
+import { evalRecord, isLoggedStep, stepRecord, TrainingHistory } from './history';
+import { writeTrainingCurvesPng } from '../viz/png';
 import {
   Adam,
   AdamW,
@@ -92,7 +95,24 @@ export interface TrainerOptions {
    * not used when `init` is given or when resuming.
    */
   readonly buildModel?: (config: MaskRCNNConfig) => MaskRCNN;
+  /**
+   * Keep the run's history in `outputDir`: `history.jsonl` (a record at every logged step, see
+   * `isLoggedStep`, and at every evaluation; a new run starts it afresh, a resumed one keeps the
+   * records up to its checkpoint's step) and `curves.png` (redrawn at each evaluation and at the
+   * end of `run()`, atomically). Default true; false writes neither.
+   */
+  readonly history?: boolean;
 }
+
+/**
+ * The name of the training-curves picture in a run's output folder (see `TrainerOptions.history`).
+ *
+ * @example
+ * ```ts
+ * const png = path.join(config.outputDir, CURVES_FILE); // runs/shapes/curves.png
+ * ```
+ */
+export const CURVES_FILE = 'curves.png';
 
 /** What {@link Trainer.run} did. */
 export interface TrainResult {
@@ -240,6 +260,8 @@ export class Trainer {
   private disposed = false;
   /** The newest checkpoint this trainer wrote or resumed from, and its step. */
   private lastCheckpoint: { dir: string; step: number } | undefined;
+  /** How many history records `curves.png` shows (-1: not drawn by this trainer). */
+  private curvesDrawn = -1;
 
   private constructor(
     readonly config: ResolvedTrainConfig,
@@ -253,6 +275,8 @@ export class Trainer {
     readonly totalSteps: number,
     private readonly options: TrainerOptions,
     start: { step: number; position: LoaderPosition; checkpoint?: string },
+    /** The run's history file; undefined with `history: false`. */
+    readonly history: TrainingHistory | undefined,
   ) {
     this.stepsDone = start.step;
     this.position = start.position;
@@ -341,7 +365,16 @@ export class Trainer {
       start = { step: checkpoint.step, position: saved.position, checkpoint: checkpoint.dir };
       log(`resumed from ${checkpoint.dir} at step ${checkpoint.step} (epoch ${saved.position.epoch}, batch ${saved.position.batch})`);
     }
-    return new Trainer(c, model, dataset, loader, params, optimizer, schedule, rng, totalSteps, options, start);
+    let history: TrainingHistory | undefined;
+    if (options.history !== false) {
+      history = await TrainingHistory.open(c.outputDir, { resumeStep: checkpoint?.step });
+      if (history.dropped > 0 || history.droppedTornLine) {
+        const what = checkpoint === undefined ? 'a new run' : `resuming at step ${checkpoint.step}`;
+        const dropped = [...(history.dropped > 0 ? [`${history.dropped} record${history.dropped === 1 ? '' : 's'}`] : []), ...(history.droppedTornLine ? ['a torn last line'] : [])];
+        log(`history: ${what}: dropped ${dropped.join(' and ')} from ${history.file}`);
+      }
+    }
+    return new Trainer(c, model, dataset, loader, params, optimizer, schedule, rng, totalSteps, options, start, history);
   }
 
   /** Steps done so far. */
@@ -357,7 +390,9 @@ export class Trainer {
   /**
    * Trains until `untilStep` (default the configured total), checkpointing every
    * `checkpointEvery` steps and at the end, and evaluating every `evalEvery` steps and at the
-   * end when a held-out set is configured.
+   * end when a held-out set is configured. With history on (the default), every logged step and
+   * evaluation is appended to `history.jsonl`, and `curves.png` is redrawn at each evaluation and
+   * when the run ends (a diverged run included).
    *
    * @throws TrainingDivergedError on a NaN/Inf loss or gradient (nothing of that step applied).
    */
@@ -371,47 +406,59 @@ export class Trainer {
     let lastEval: EvalInfo | undefined;
     let checkpoint: string | undefined;
     const itersPerEpoch = this.loader.numBatches;
-    while (this.stepsDone < until) {
-      if (this.position.batch >= itersPerEpoch) this.position = { epoch: this.position.epoch + 1, batch: 0 };
-      for await (const b of this.loader.epoch(this.position.epoch, this.position.batch)) {
-        const t0 = Date.now();
-        const lr = this.schedule.lr;
-        const { losses, gradNorm } = await this.trainStep(b.samples, this.stepsDone + 1);
-        lastLosses = losses;
-        this.stepsDone++;
-        this.position = { epoch: b.epoch, batch: b.index + 1 };
-        images += b.samples.length;
-        const elapsed = (Date.now() - started) / 1000;
-        const ips = images / Math.max(elapsed, 1e-9);
-        this.options.onStep?.({
-          step: this.stepsDone,
-          totalSteps: this.totalSteps,
-          epoch: b.epoch,
-          batchIndex: b.index,
-          losses,
-          totalLoss: LOSS_NAMES.reduce((s, k) => s + losses[k], 0),
-          lr,
-          gradNorm,
-          images: b.samples.length,
-          stepSeconds: (Date.now() - t0) / 1000,
-          imagesPerSecond: ips,
-          etaSeconds: ((this.totalSteps - this.stepsDone) * c.batchSize) / ips,
-        });
-        const last = this.stepsDone === until;
-        if (c.val !== undefined && ((c.evalEvery > 0 && this.stepsDone % c.evalEvery === 0) || (last && this.stepsDone === this.totalSteps))) {
-          lastEval = await this.evaluate();
+    try {
+      while (this.stepsDone < until) {
+        if (this.position.batch >= itersPerEpoch) this.position = { epoch: this.position.epoch + 1, batch: 0 };
+        for await (const b of this.loader.epoch(this.position.epoch, this.position.batch)) {
+          const t0 = Date.now();
+          const lr = this.schedule.lr;
+          const { losses, gradNorm } = await this.trainStep(b.samples, this.stepsDone + 1);
+          lastLosses = losses;
+          this.stepsDone++;
+          this.position = { epoch: b.epoch, batch: b.index + 1 };
+          images += b.samples.length;
+          const elapsed = (Date.now() - started) / 1000;
+          const ips = images / Math.max(elapsed, 1e-9);
+          const info: StepInfo = {
+            step: this.stepsDone,
+            totalSteps: this.totalSteps,
+            epoch: b.epoch,
+            batchIndex: b.index,
+            losses,
+            totalLoss: LOSS_NAMES.reduce((s, k) => s + losses[k], 0),
+            lr,
+            gradNorm,
+            images: b.samples.length,
+            stepSeconds: (Date.now() - t0) / 1000,
+            imagesPerSecond: ips,
+            etaSeconds: ((this.totalSteps - this.stepsDone) * c.batchSize) / ips,
+          };
+          this.options.onStep?.(info);
+          const last = this.stepsDone === until;
+          if (this.history !== undefined && (isLoggedStep(this.stepsDone, this.totalSteps, c.logEvery) || last)) {
+            await this.history.append(stepRecord(info));
+          }
+          if (c.val !== undefined && ((c.evalEvery > 0 && this.stepsDone % c.evalEvery === 0) || (last && this.stepsDone === this.totalSteps))) {
+            lastEval = await this.evaluate();
+          }
+          if (this.stepsDone % c.checkpointEvery === 0 || last) {
+            checkpoint = await this.saveCheckpoint(lastEval?.step === this.stepsDone ? lastEval : undefined);
+          }
+          if (last) break;
         }
-        if (this.stepsDone % c.checkpointEvery === 0 || last) {
-          checkpoint = await this.saveCheckpoint(lastEval?.step === this.stepsDone ? lastEval : undefined);
+        if (this.stepsDone < until && this.position.batch < itersPerEpoch) {
+          // The epoch ended early (bad samples left out): move on.
+          this.position = { epoch: this.position.epoch + 1, batch: 0 };
         }
-        if (last) break;
       }
-      if (this.stepsDone < until && this.position.batch < itersPerEpoch) {
-        // The epoch ended early (bad samples left out): move on.
-        this.position = { epoch: this.position.epoch + 1, batch: 0 };
-      }
+    } catch (e) {
+      // The curves up to a divergence show how it came; the error is what the caller needs.
+      await this.drawCurves().catch(() => undefined);
+      throw e;
     }
     const seconds = (Date.now() - started) / 1000;
+    const curves = await this.drawCurves();
+    if (curves !== undefined) (this.options.log ?? (() => undefined))(`curves: ${curves}`);
     return { steps: this.stepsDone, lastLosses, imagesPerSecond: images / Math.max(seconds, 1e-9), lastEval, checkpoint };
   }
 
@@ -480,8 +527,28 @@ export class Trainer {
     });
     const ap = (t: string): number => summaries.find((s) => s.iouType === t)?.stats[0] ?? NaN;
     const info: EvalInfo = { step: this.stepsDone, boxAp: ap('bbox'), maskAp: ap('segm'), lines: summaries.flatMap((s) => [`${s.iouType}:`, ...s.lines]) };
+    if (this.history !== undefined) {
+      await this.history.append(evalRecord(info));
+      await this.drawCurves();
+    }
     this.options.onEval?.(info);
     return info;
+  }
+
+  /**
+   * Redraws `outputDir/curves.png` from the history unless it already shows every record; returns
+   * its path (undefined with history off).
+   */
+  private async drawCurves(): Promise<string | undefined> {
+    const history = this.history;
+    if (history === undefined) return undefined;
+    const file = path.join(this.config.outputDir, CURVES_FILE);
+    if (history.records.length !== this.curvesDrawn) {
+      await fs.promises.mkdir(this.config.outputDir, { recursive: true });
+      await writeTrainingCurvesPng(history.records, file);
+      this.curvesDrawn = history.records.length;
+    }
+    return file;
   }
 
   /** Writes a checkpoint of the current state into `outputDir`; returns its folder. */
