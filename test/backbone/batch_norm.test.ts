@@ -96,7 +96,7 @@ describe('BatchNorm2d', () => {
     const batchSd = batch.stateDict();
     let k = 0;
     for (const [key, p] of frozen.stateDict()) {
-      const shape = p.variable.shape;
+      const shape = p.variable.shape as number[];
       const v = p.layout === 'conv' ? tf.randomNormal(shape, 0, 0.05, 'float32', ++k) : tf.randomUniform(shape, 0.5, 1.5, 'float32', ++k);
       p.variable.write(v);
       batchSd.get(key)!.variable.write(v);
