@@ -1,7 +1,7 @@
 /**
  * The model that ships in the package's weights/ folder: Mask R-CNN with a ResNet-18-FPN
  * backbone, trained from scratch by this project (`npm run train:demo`) on the synthetic shapes
- * dataset. It finds circles, squares, triangles, ellipses, stars and hexagons, and exists so that
+ * dataset. It finds circles, squares, triangles and stars, and exists so that
  * the library can be seen working without a download; weights/README.md has its figures.
  */
 import * as fs from 'fs';
@@ -40,14 +40,21 @@ export const SHIPPED_MODEL_CONFIG = {
 
 /**
  * The images it was trained on (and that the demo generates): 192 x 144, one to four shapes of
- * 12-32% of the short side each; the generator's other defaults.
+ * 12-32% of the short side each, of four kinds (circle, square, triangle, star); the generator's
+ * other defaults.
  *
  * @example
  * ```ts
  * await generateShapesDataset({ outDir: 'shapes', numImages: 8, ...SHIPPED_MODEL_IMAGES });
  * ```
  */
-export const SHIPPED_MODEL_IMAGES = { width: 192, height: 144, shapesPerImage: [1, 4], sizeRange: [0.12, 0.32] } as const satisfies ShapesRenderOptions;
+export const SHIPPED_MODEL_IMAGES = {
+  width: 192,
+  height: 144,
+  shapesPerImage: [1, 4],
+  sizeRange: [0.12, 0.32],
+  kinds: ['circle', 'square', 'triangle', 'star'],
+} as const satisfies ShapesRenderOptions;
 
 /**
  * Seeds of its training set, held-out set and training run, and of the two test sets its figures

@@ -22,7 +22,7 @@ export function convFrozenBn(
 ): tf.Tensor4D {
   return tf.tidy(() => {
     if (bn.usesBatchStatistics) {
-      const y = bn.forward(tf.conv2d(x, conv.weight.read() as tf.Tensor4D, conv.stride, conv.explicitPadding));
+      const y = bn.forward(conv.forward(x));
       return activation === 'relu' ? tf.relu(y) : y;
     }
     const { scale, shift } = bn.affine();

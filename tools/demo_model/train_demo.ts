@@ -33,7 +33,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2500, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 64, norm: 'batch' };
+  const a: Args = { out: 'runs/demo-model', steps: 2000, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 128, norm: 'batch' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
