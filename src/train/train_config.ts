@@ -60,6 +60,10 @@ export interface TrainConfig {
   readonly rpnBatchSizePerImage?: number;
   /** Proposals sampled per image for the box head; default 512. */
   readonly roiBatchSizePerImage?: number;
+  /** Largest share of positives among the anchors sampled for the RPN losses; default 0.5. */
+  readonly rpnPositiveFraction?: number;
+  /** Largest share of positives among the proposals sampled for the box head; default 0.25. */
+  readonly roiPositiveFraction?: number;
   /** 'sgd' (default), 'adam' or 'adamw'. */
   readonly optimizer?: OptimizerKind;
   /** Base learning rate; default 0.02 * batchSize / 16 (the reference's linear scaling rule). */
@@ -127,7 +131,7 @@ export type TrainConfigOptionalField =
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
   'train', 'val', 'evalMaxImages', 'init', 'depth', 'fpnChannels', 'representationSize', 'maskLayers', 'maskDimReduced', 'trainableBackboneLayers', 'backboneNorm', 'rpnPreNmsTopN', 'rpnPostNmsTopN',
-  'rpnBatchSizePerImage', 'roiBatchSizePerImage', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupIters',
+  'rpnBatchSizePerImage', 'roiBatchSizePerImage', 'rpnPositiveFraction', 'roiPositiveFraction', 'optimizer', 'lr', 'momentum', 'weightDecay', 'warmupIters',
   'warmupFactor', 'milestones', 'gamma', 'clipGradNorm', 'maxSteps', 'epochs', 'batchSize', 'minSizes', 'maxSize',
   'flipProbability', 'seed', 'outputDir', 'checkpointEvery', 'keep', 'evalEvery', 'logEvery', 'heapLimitGiB',
 ];
@@ -183,6 +187,8 @@ const CHECKS: Record<keyof TrainConfig, Check> = {
   rpnPostNmsTopN: integer(1),
   rpnBatchSizePerImage: integer(1),
   roiBatchSizePerImage: integer(1),
+  rpnPositiveFraction: number(0, 1, true),
+  roiPositiveFraction: number(0, 1, true),
   optimizer: (v) => (OPTIMIZERS.includes(v as OptimizerKind) ? undefined : `must be one of ${OPTIMIZERS.join(', ')}`),
   lr: number(0, Infinity, true),
   momentum: number(0, 1),
@@ -247,6 +253,8 @@ export function resolveTrainConfig(raw: unknown, source = 'training config'): Re
     rpnPostNmsTopN: c.rpnPostNmsTopN ?? 2000,
     rpnBatchSizePerImage: c.rpnBatchSizePerImage ?? 256,
     roiBatchSizePerImage: c.roiBatchSizePerImage ?? 512,
+    rpnPositiveFraction: c.rpnPositiveFraction ?? 0.5,
+    roiPositiveFraction: c.roiPositiveFraction ?? 0.25,
     optimizer: c.optimizer ?? 'sgd',
     momentum: c.momentum ?? 0.9,
     weightDecay: c.weightDecay ?? 1e-4,

@@ -479,6 +479,8 @@ export class Trainer {
         rng: this.rng,
         rpnBatchSizePerImage: c.rpnBatchSizePerImage,
         roiBatchSizePerImage: c.roiBatchSizePerImage,
+        rpnPositiveFraction: c.rpnPositiveFraction,
+        roiPositiveFraction: c.roiPositiveFraction,
       });
       this.schedule.apply(this.optimizer);
       ({ value, grads } = tf.variableGrads(() => {

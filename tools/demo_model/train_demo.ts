@@ -30,10 +30,11 @@ interface Args {
   kinds?: string[];
   roiBatch: number;
   norm: 'frozen' | 'batch';
+  roiPositiveFraction: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2000, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 128, norm: 'batch' };
+  const a: Args = { out: 'runs/demo-model', steps: 2000, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 128, norm: 'batch', roiPositiveFraction: 0.25 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -53,6 +54,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--resume') a.resume = true;
     else if (k === '--kinds') (a.kinds = v.split(',')), i++;
     else if (k === '--roi-batch') a.roiBatch = num();
+    else if (k === '--roi-positive-fraction') a.roiPositiveFraction = num();
     else if (k === '--norm') {
       if (v !== 'frozen' && v !== 'batch') throw new Error(`train_demo: --norm must be frozen or batch, got ${v}`);
       (a.norm = v), i++;
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     rpnPostNmsTopN: 300,
     rpnBatchSizePerImage: 128,
     roiBatchSizePerImage: a.roiBatch,
+    roiPositiveFraction: a.roiPositiveFraction,
     flipProbability: 0.5,
     seed: SHIPPED_MODEL_SEEDS.training,
     checkpointEvery: 200,
