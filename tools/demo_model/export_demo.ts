@@ -41,7 +41,7 @@ export async function referenceOutputs(model: MaskRCNNModel, dir: string): Promi
 }
 
 function show(name: string, f: ShippedModelFigures): string {
-  return `${name}: recall ${(100 * f.recall).toFixed(1)}% (${f.found}/${f.shapes}), box AP ${f.boxAp.toFixed(3)} (AP50 ${f.boxAp50.toFixed(3)}), mask AP ${f.maskAp.toFixed(3)} (AP50 ${f.maskAp50.toFixed(3)})`;
+  return `${name}: recall ${(100 * f.recall).toFixed(1)}% (${f.found}/${f.shapes}; any class ${(100 * f.recallAnyClass).toFixed(1)}%, own class at score >= 0.05 ${(100 * f.recallAtDefaultScore).toFixed(1)}%), box AP ${f.boxAp.toFixed(3)} (AP50 ${f.boxAp50.toFixed(3)}), mask AP ${f.maskAp.toFixed(3)} (AP50 ${f.maskAp50.toFixed(3)})`;
 }
 
 function folderBytes(dir: string): number {
