@@ -15,6 +15,7 @@
 export * from './api/model';
 export * from './api/coco_results';
 export * from './api/evaluate_model';
+export * from './api/category_ids';
 export * from './api/shipped_model';
 export * from './backend';
 export * from './model/mask_rcnn';
@@ -28,6 +29,7 @@ export * from './transform/generalized_rcnn_transform';
 export * from './nn/torch_layer';
 export * from './nn/conv2d';
 export * from './backbone/frozen_batch_norm';
+export * from './backbone/batch_norm';
 export * from './backbone/conv_bn';
 export * from './backbone/bottleneck';
 export * from './backbone/basic_block';
