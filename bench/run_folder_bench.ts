@@ -14,16 +14,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../src/backend';
 import { generateShapesDataset } from '../src/data';
 import { registerWasmTrainingKernels } from '../src/kernels/register';
 import type { ResNetDepth } from '../src/backbone/resnet';
-import { MaskRCNN, type MaskRCNNConfig } from '../src/model/mask_rcnn';
-import { withoutInitialization } from '../src/nn/torch_layer';
 import { Trainer } from '../src/train/trainer';
-import { Rng } from '../src/util/random';
+import { seededMaskRCNN, folderSizes } from '../test/support/seeded_model';
 
 interface Args {
   depth: ResNetDepth;
@@ -50,54 +47,16 @@ function parseArgs(argv: readonly string[]): Args {
   return a;
 }
 
-/** Seeded uniform weights in about a second instead of tfjs's initialisers (tens of seconds for ResNet-50). */
-function seededModel(config: MaskRCNNConfig): MaskRCNN {
-  const model = withoutInitialization(() => new MaskRCNN(config));
-  const rng = new Rng(2);
-  for (const [key, p] of model.stateDict()) {
-    const shape = p.variable.read().shape;
-    const size = shape.reduce((x, y) => x * y, 1);
-    const bound = shape.length === 1 ? 0 : Math.sqrt(3 / shape.slice(0, -1).reduce((x, y) => x * y, 1));
-    const fill = shape.length === 1 && (key.endsWith('.weight') || key.endsWith('running_var')) ? 1 : 0;
-    const t = tf.tensor(Float32Array.from({ length: size }, () => (bound > 0 ? rng.uniform(-bound, bound) : fill)), shape);
-    p.variable.write(t);
-    t.dispose();
-  }
-  return model;
-}
-
-/** Bytes under `dir`: on disk (one count per inode) and summed over every path. */
-function sizes(dir: string): { disk: number; paths: number } {
-  const seen = new Set<string>();
-  let disk = 0;
-  let paths = 0;
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        const st = fs.statSync(p);
-        paths += st.size;
-        const id = `${st.dev}:${st.ino}`;
-        if (!seen.has(id)) disk += st.size;
-        seen.add(id);
-      }
-    }
-  };
-  walk(dir);
-  return { disk, paths };
-}
-
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 
 function report(label: string, run: string): void {
   const parts = fs.readdirSync(run).filter((n) => fs.statSync(path.join(run, n)).isDirectory()).sort();
-  const total = sizes(run);
+  const total = folderSizes(run);
   console.log(`${label}: run folder ${mb(total.disk)} on disk; ${mb(total.paths)} summed over paths (each copy counted)`);
   for (const p of parts) {
-    const s = sizes(path.join(run, p));
+    const s = folderSizes(path.join(run, p));
     const inside = p.startsWith('step-')
-      ? ` (weights/ ${mb(sizes(path.join(run, p, 'weights')).paths)}, optimizer.bin ${mb(fs.statSync(path.join(run, p, 'optimizer.bin')).size)})`
+      ? ` (weights/ ${mb(folderSizes(path.join(run, p, 'weights')).paths)}, optimizer.bin ${mb(fs.statSync(path.join(run, p, 'optimizer.bin')).size)})`
       : '';
     console.log(`  ${p}/: ${mb(s.paths)}${inside}`);
   }
@@ -118,7 +77,7 @@ async function main(): Promise<void> {
       maxSteps: a.steps, checkpointEvery: a.checkpointEvery, keep: a.keep, optimizer: a.optimizer,
       rpnPreNmsTopN: 100, rpnPostNmsTopN: 50, rpnBatchSizePerImage: 64, roiBatchSizePerImage: 32,
     };
-    const trainer = await Trainer.create(config, { buildModel: seededModel, log: (l) => console.log(`  ${l}`) });
+    const trainer = await Trainer.create(config, { buildModel: (c) => seededMaskRCNN(c, 2), log: (l) => console.log(`  ${l}`) });
     try {
       await trainer.run();
       await trainer.saveModel(undefined, { quantization });

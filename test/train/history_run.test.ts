@@ -8,33 +8,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { registerTrainCommand } from '../../src/cli/train_command';
 import { generateShapesDataset } from '../../src/data';
 import { registerWasmTrainingKernels } from '../../src/kernels/register';
-import { MaskRCNN, type MaskRCNNConfig } from '../../src/model/mask_rcnn';
-import { withoutInitialization } from '../../src/nn/torch_layer';
 import { readHistory } from '../../src/train/history';
 import { CURVES_FILE, Trainer } from '../../src/train/trainer';
-import { Rng } from '../../src/util/random';
 import { useBackend } from '../support/backends';
-
-/** Seeded weights in a fraction of tfjs's initialisers' time. */
-function seededModel(config: MaskRCNNConfig): MaskRCNN {
-  const model = withoutInitialization(() => new MaskRCNN(config));
-  const rng = new Rng(5);
-  for (const [key, p] of model.stateDict()) {
-    const shape = p.variable.read().shape;
-    const size = shape.reduce((a, b) => a * b, 1);
-    const a = shape.length === 1 ? 0 : Math.sqrt(3 / shape.slice(0, -1).reduce((x, y) => x * y, 1)); // [kh, kw, in, out] / [in, out]
-    const fill = shape.length === 1 && (key.endsWith('.weight') || key.endsWith('running_var')) ? 1 : 0;
-    const t = tf.tensor(Float32Array.from({ length: size }, () => (a > 0 ? rng.uniform(-a, a) : fill)), shape);
-    p.variable.write(t);
-    t.dispose();
-  }
-  return model;
-}
+import { seededMaskRCNN } from '../support/seeded_model';
 
 let root: string;
 
@@ -66,7 +47,7 @@ function writeConfig(config: unknown): string {
 
 async function cli(args: string[], lines: string[]): Promise<void> {
   const program = new Command('maskrcnn').exitOverride();
-  registerTrainCommand(program, { buildModel: seededModel, log: (l) => lines.push(l) });
+  registerTrainCommand(program, { buildModel: (c) => seededMaskRCNN(c, 5), log: (l) => lines.push(l) });
   await program.parseAsync(['node', 'maskrcnn', 'train', ...args, '--backend', 'wasm', '--no-progress']);
 }
 
@@ -118,7 +99,7 @@ describe('training history of a run [wasm]', () => {
     const outputDir = path.join(root, 'quiet');
     const trainer = await Trainer.create(
       { ...small, train: { annotationFile: path.join(root, 'train/instances.json'), imagesDir: path.join(root, 'train/images') }, outputDir, maxSteps: 1, checkpointEvery: 1, depth: 18 },
-      { buildModel: seededModel, history: false },
+      { buildModel: (c) => seededMaskRCNN(c, 5), history: false },
     );
     try {
       await trainer.run();

@@ -15,27 +15,7 @@ import { latestCheckpoint, listCheckpoints } from '../../src/train/checkpoint';
 import type { StepInfo } from '../../src/train/trainer';
 import { useBackend } from '../support/backends';
 import { fakeStderr, Terminal } from '../support/terminal';
-
-/** Bytes under `dir`: on disk (one count per inode, as du counts) and summed over every path. */
-function sizes(dir: string): { disk: number; paths: number } {
-  const seen = new Set<number>();
-  let disk = 0;
-  let paths = 0;
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        const st = fs.statSync(p);
-        paths += st.size;
-        if (!seen.has(st.ino)) disk += st.size;
-        seen.add(st.ino);
-      }
-    }
-  };
-  walk(dir);
-  return { disk, paths };
-}
+import { folderSizes } from '../support/seeded_model';
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const shardsOf = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.bin')).sort();
@@ -106,10 +86,10 @@ describe('a training run folder [wasm]', () => {
       expect.stringMatching(new RegExp(`^model: ${shards.length} of ${shards.length} shards \\([\\d.]+ MB\\) are hard links to ${escape(path.join(run, 'step-000003'))}, stored once$`)),
     );
     // The run folder holds the weights once: only model.json and `latest` beyond the checkpoint.
-    const all = sizes(run);
-    const checkpoint = sizes(path.join(run, 'step-000003'));
+    const all = folderSizes(run);
+    const checkpoint = folderSizes(path.join(run, 'step-000003'));
     expect(all.disk - checkpoint.disk).toBeLessThan(100_000);
-    expect(all.paths - all.disk).toBeGreaterThan(0.9 * sizes(ckptWeights).paths);
+    expect(all.paths - all.disk).toBeGreaterThan(0.9 * folderSizes(ckptWeights).paths);
     // Both copies stand on their own: the checkpoint verifies, the model loads with its class names.
     expect((await latestCheckpoint(run))!.warnings).toEqual([]);
     const m = await load(model, { backend: 'wasm' });

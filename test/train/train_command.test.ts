@@ -11,29 +11,11 @@ import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import { generateShapesDataset } from '../../src/data';
 import { registerWasmTrainingKernels } from '../../src/kernels/register';
-import { MaskRCNN, type MaskRCNNConfig } from '../../src/model/mask_rcnn';
-import { withoutInitialization } from '../../src/nn/torch_layer';
 import { readTrainConfig, registerTrainCommand } from '../../src/cli/train_command';
 import { listCheckpoints } from '../../src/train/checkpoint';
 import type { StepInfo } from '../../src/train/trainer';
-import { Rng } from '../../src/util/random';
 import { useBackend } from '../support/backends';
-
-/** ResNet-50 with seeded weights in ~2 s instead of tfjs's ~30 s initialisers. */
-function seededModel(config: MaskRCNNConfig): MaskRCNN {
-  const model = withoutInitialization(() => new MaskRCNN(config));
-  const rng = new Rng(2);
-  for (const [key, p] of model.stateDict()) {
-    const shape = p.variable.read().shape;
-    const size = shape.reduce((a, b) => a * b, 1);
-    const a = shape.length === 1 ? 0 : Math.sqrt(3 / shape.slice(0, -1).reduce((x, y) => x * y, 1)); // [kh, kw, in, out] / [in, out]
-    const fill = shape.length === 1 && (key.endsWith('.weight') || key.endsWith('running_var')) ? 1 : 0;
-    const t = tf.tensor(Float32Array.from({ length: size }, () => (a > 0 ? rng.uniform(-a, a) : fill)), shape);
-    p.variable.write(t);
-    t.dispose();
-  }
-  return model;
-}
+import { seededMaskRCNN } from '../support/seeded_model';
 
 let root: string;
 
@@ -45,7 +27,7 @@ function writeConfig(name: string, config: unknown): string {
 
 async function cli(args: string[], lines: string[], steps: StepInfo[] = []): Promise<void> {
   const program = new Command('maskrcnn').exitOverride();
-  registerTrainCommand(program, { buildModel: seededModel, log: (l) => lines.push(l), onStep: (s) => steps.push(s) });
+  registerTrainCommand(program, { buildModel: (c) => seededMaskRCNN(c, 2), log: (l) => lines.push(l), onStep: (s) => steps.push(s) });
   await program.parseAsync(['node', 'maskrcnn', 'train', ...args]);
 }
 

@@ -14,29 +14,8 @@ import { withoutInitialization } from '../../src/nn/torch_layer';
 import { latestCheckpoint } from '../../src/train/checkpoint';
 import { resolveTrainConfig, type TrainConfig } from '../../src/train/train_config';
 import { optimizerStateFromRecord, optimizerStateToRecord, Trainer, TrainingDivergedError } from '../../src/train/trainer';
-import { Rng } from '../../src/util/random';
 import { useBackend } from '../support/backends';
-
-/** ResNet-50 with seeded weights in ~2 s (tfjs's initialisers take ~30 s); same seed, same model. */
-function seededModel(config: MaskRCNNConfig): MaskRCNN {
-  const model = withoutInitialization(() => new MaskRCNN(config));
-  const rng = new Rng(11);
-  for (const [key, p] of model.stateDict()) {
-    const shape = p.variable.read().shape;
-    const size = shape.reduce((a, b) => a * b, 1);
-    let values: Float32Array;
-    if (shape.length === 1) {
-      values = new Float32Array(size).fill(key.endsWith('.weight') || key.endsWith('running_var') ? 1 : 0);
-    } else {
-      const a = Math.sqrt(3 / shape.slice(0, -1).reduce((x, y) => x * y, 1)); // conv [kh, kw, in, out], linear [in, out]
-      values = Float32Array.from({ length: size }, () => rng.uniform(-a, a));
-    }
-    const t = tf.tensor(values, shape);
-    p.variable.write(t);
-    t.dispose();
-  }
-  return model;
-}
+import { seededMaskRCNN } from '../support/seeded_model';
 
 /** Bitwise equality of two float arrays (jest's toEqual walks 44M elements far too slowly). */
 function sameBits(a: Float32Array | undefined, b: Float32Array | undefined): boolean {
@@ -91,7 +70,7 @@ describe('Trainer [wasm]', () => {
   it('resumed from a step-2 checkpoint, reaches the same weights, optimizer slots and lr at step 4; no tensor growth; frozen weights unchanged', async () => {
     const baseline = tf.memory().numTensors;
     const counts = new Map<number, number>();
-    const full = await Trainer.create(config('full', { checkpointEvery: 100 }), { buildModel: seededModel, onStep: (s) => counts.set(s.step, tf.memory().numTensors) });
+    const full = await Trainer.create(config('full', { checkpointEvery: 100 }), { buildModel: (c) => seededMaskRCNN(c, 11), onStep: (s) => counts.set(s.step, tf.memory().numTensors) });
     const before = weights(full.model.network);
     const frozen = [...full.model.network.stateDict()].filter(([, p]) => !(p.trainable && p.variable.trainable)).map(([k]) => k);
     const result = await full.run();
@@ -109,7 +88,7 @@ describe('Trainer [wasm]', () => {
     const fullLr = full.schedule.lr;
     full.dispose();
 
-    const first = await Trainer.create(config('resumed'), { buildModel: seededModel });
+    const first = await Trainer.create(config('resumed'), { buildModel: (c) => seededMaskRCNN(c, 11) });
     expect((await first.run(2)).steps).toBe(2);
     first.dispose();
     const resumed = await Trainer.create(config('resumed'), { resume: true });
@@ -136,7 +115,7 @@ describe('Trainer [wasm]', () => {
   });
 
   it('stops on a NaN loss with an error naming the step and the losses; the previous checkpoint stays loadable', async () => {
-    const trainer = await Trainer.create(config('nan', { checkpointEvery: 1 }), { buildModel: seededModel });
+    const trainer = await Trainer.create(config('nan', { checkpointEvery: 1 }), { buildModel: (c) => seededMaskRCNN(c, 11) });
     await trainer.run(1);
     const [, poisoned] = [...trainer.model.network.stateDict()].find(([k]) => k === 'rpn.head.cls_logits.weight') ?? [];
     expect(poisoned).toBeDefined();
