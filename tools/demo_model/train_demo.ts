@@ -7,7 +7,8 @@
  * `tools/demo_model/export_demo.ts` then writes the trained model into weights/.
  *
  * Options: --out DIR, --steps N, --train-images N, --val-images N, --lr X, --batch N,
- * --backend NAME (default wasm), --resume, --kinds a,b,c, --roi-batch N, --norm batch|frozen.
+ * --backend NAME (default wasm), --resume, --kinds a,b,c, --roi-batch N, --norm batch|frozen,
+ * --milestones F,G (the lr drops x0.1, as fractions of --steps; default 0.7,0.9).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +24,8 @@ interface Args {
   trainImages: number;
   valImages: number;
   lr: number;
+  /** Where the lr drops x0.1, as fractions of `steps`. */
+  milestones: number[];
   batch: number;
   backend: string;
   resume: boolean;
@@ -34,7 +37,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { out: 'runs/demo-model', steps: 2000, trainImages: 2000, valImages: 100, lr: 1e-3, batch: 2, backend: 'wasm', resume: false, roiBatch: 128, norm: 'batch', roiPositiveFraction: 0.25 };
+  const a: Args = { out: 'runs/demo-model', steps: 2000, trainImages: 2000, valImages: 100, lr: 1e-3, milestones: [0.7, 0.9], batch: 2, backend: 'wasm', resume: false, roiBatch: 128, norm: 'batch', roiPositiveFraction: 0.25 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = argv[i + 1];
@@ -51,6 +54,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--val-images') a.valImages = num();
     else if (k === '--lr') a.lr = num();
     else if (k === '--batch') a.batch = num();
+    else if (k === '--milestones') {
+      a.milestones = v.split(',').map(Number);
+      if (a.milestones.some((m, j) => !(m > 0 && m < 1) || (j > 0 && m <= a.milestones[j - 1])))
+        throw new Error(`train_demo: --milestones must be increasing fractions in (0, 1), got ${v}`);
+      i++;
+    }
     else if (k === '--resume') a.resume = true;
     else if (k === '--kinds') (a.kinds = v.split(',')), i++;
     else if (k === '--roi-batch') a.roiBatch = num();
@@ -93,7 +102,7 @@ async function main(): Promise<void> {
     lr: a.lr,
     weightDecay: 1e-4,
     warmupIters: 100,
-    milestones: [Math.round(a.steps * 0.7), Math.round(a.steps * 0.9)],
+    milestones: a.milestones.map((m) => Math.round(a.steps * m)),
     clipGradNorm: 10,
     maxSteps: a.steps,
     rpnPreNmsTopN: 600,
