@@ -14,9 +14,15 @@ export type { CocoResult };
 export interface CocoResultOptions {
   /**
    * Category id of each label (indexed by label). Default: the label itself, which is right
-   * for torchvision's COCO models (their 91 labels are COCO's category ids).
+   * for torchvision's COCO models (their 91 labels are COCO's category ids). An undefined entry
+   * (or one past the end) means the label has no category; see `unmapped`.
    */
-  labelToCategoryId?: readonly number[];
+  labelToCategoryId?: readonly (number | undefined)[];
+  /**
+   * What to do with a detection whose label has no category id: `'error'` (default) throws,
+   * `'skip'` leaves it out (e.g. a model's classes that a dataset does not annotate).
+   */
+  unmapped?: 'error' | 'skip';
   /** Include the masks as RLE (default true). */
   masks?: boolean;
 }
@@ -28,6 +34,8 @@ export interface CocoResultOptions {
  * ```ts
  * const preds = await model.predict(['000139.jpg']);
  * fs.writeFileSync('results.json', JSON.stringify(toCocoResults(preds, [139])));
+ * // a model with classes the dataset does not annotate: leave those detections out
+ * toCocoResults(preds, [139], { labelToCategoryId: [undefined, 7, undefined], unmapped: 'skip' });
  * ```
  */
 export function toCocoResults(predictions: readonly Prediction[], imageIds: readonly number[], options: CocoResultOptions = {}): CocoResult[] {
@@ -38,6 +46,7 @@ export function toCocoResults(predictions: readonly Prediction[], imageIds: read
   predictions.forEach((p, i) => {
     for (const d of p.detections) {
       const categoryId = options.labelToCategoryId ? options.labelToCategoryId[d.label] : d.label;
+      if (categoryId === undefined && options.unmapped === 'skip') continue;
       if (categoryId === undefined) {
         throw new Error(`Error in toCocoResults: label ${d.label} has no entry in labelToCategoryId (${options.labelToCategoryId!.length} entries)`);
       }

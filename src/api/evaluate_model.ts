@@ -64,8 +64,8 @@ export async function evaluateModel(
   const batchSize = options.batchSize ?? 1;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`Error in evaluateModel: batchSize must be a positive integer, got ${batchSize}`);
   const mapping = options.labelToCategoryId === undefined ? categoryIdsOf(model.classNames, gt) : undefined;
-  const labelToCategoryId = options.labelToCategoryId ?? mapping!.labelToCategoryId.map((id) => id ?? -1);
-  const evaluable = (p: Prediction): Prediction => ({ ...p, detections: p.detections.filter((d) => (labelToCategoryId[d.label] ?? -1) >= 0) });
+  // A negative id given by the caller means "no category", as an undefined one does.
+  const labelToCategoryId = options.labelToCategoryId?.map((id) => (id >= 0 ? id : undefined)) ?? mapping!.labelToCategoryId;
   const results: CocoResult[] = [];
   for (let i = 0; i < ids.length; i += batchSize) {
     const batchIds = ids.slice(i, i + batchSize);
@@ -81,7 +81,7 @@ export async function evaluateModel(
         throw new Error(`Error in evaluateModel: ${files[k]} is ${p.width}x${p.height} but ${annotationFile} says ${w}x${h}`);
       }
     });
-    results.push(...toCocoResults(predictions.map(evaluable), batchIds, { labelToCategoryId }));
+    results.push(...toCocoResults(predictions, batchIds, { labelToCategoryId, unmapped: 'skip' }));
     for (let k = 0; k < predictions.length; k++) await options.onPrediction?.(predictions[k], files[k], batchIds[k]);
     options.onProgress?.(Math.min(i + batchSize, ids.length), ids.length);
   }

@@ -283,11 +283,7 @@ function cocoJson(
   labelToCategoryId: readonly (number | undefined)[] | undefined,
 ): CocoResult[] {
   const done = predictions.flatMap((p, i) => (p === undefined ? [] : [{ p, id: imageIds[i]! }]));
-  const kept = done.map(({ p }) =>
-    labelToCategoryId === undefined ? p : { ...p, detections: p.detections.filter((d) => labelToCategoryId[d.label] !== undefined) },
-  );
-  const ids = labelToCategoryId?.map((id) => id ?? -1); // -1 is never used: those detections were left out above
-  return toCocoResults(kept, done.map((d) => d.id), { labelToCategoryId: ids });
+  return toCocoResults(done.map((d) => d.p), done.map((d) => d.id), { labelToCategoryId, unmapped: 'skip' });
 }
 
 /** Record of an image file (or of its failure) in the `detailed` format. */

@@ -122,6 +122,11 @@ describe('maskrcnn commands', () => {
     expect(r.segmentation).toEqual({ size: [6, 4], counts: '=29' });
     expect(() => toCocoResults([pred], [1, 2])).toThrow('1 predictions but 2 image ids');
     expect(() => toCocoResults([pred], [1], { labelToCategoryId: [0] })).toThrow('label 2 has no entry in labelToCategoryId');
+    expect(() => toCocoResults([pred], [1], { labelToCategoryId: [0, 10, undefined] })).toThrow('label 2 has no entry in labelToCategoryId');
+    // unmapped: 'skip' leaves out the detections of labels without a category, keeps the rest.
+    const two = { ...pred, detections: [pred.detections[0], { ...pred.detections[0], label: 1, score: 0.5 }] };
+    expect(toCocoResults([two], [7], { labelToCategoryId: [undefined, 10, undefined], unmapped: 'skip' }).map((x) => [x.category_id, x.score])).toEqual([[10, 0.5]]);
+    expect(toCocoResults([two], [7], { labelToCategoryId: [undefined, 10], unmapped: 'skip' })).toHaveLength(1);
   });
 
   it('the demo segments generated images with the shipped model, draws them and times each stage', async () => {
