@@ -250,9 +250,9 @@ export function drawAnchorLabels(image: RgbaImage, anchors: BoxesData, labels: A
   const flat = flattenBoxes(anchors, where, 'anchors');
   const count = flat.length / 4;
   checkPerBox(labels, count, where, 'labels');
-  const chosen = o.indices === undefined ? Int32Array.from({ length: count }, (_, i) => i) : Int32Array.from(o.indices);
+  const chosen = o.indices === undefined ? Array.from({ length: count }, (_, i) => i) : Array.from(o.indices);
   chosen.forEach((a, k) => {
-    if (!(a >= 0 && a < count) || a !== (o.indices as ArrayLike<number>)[k]) throw new Error(`Error in ${where}: indices[${k}] must be an anchor index in [0, ${count}), got ${describeValue((o.indices as ArrayLike<number>)[k])}`);
+    if (!(Number.isInteger(a) && a >= 0 && a < count)) throw new Error(`Error in ${where}: indices[${k}] must be an anchor index in [0, ${count}), got ${describeValue(a)}`);
   });
   const kinds = o.kinds ?? ANCHOR_KINDS;
   const colors = { ...ANCHOR_LABEL_COLORS, ...o.colors };
