@@ -325,9 +325,12 @@ export function drawProposals(image: RgbaImage, boxes: BoxesData, scores: ArrayL
   const best = Array.from({ length: count }, (_, i) => i)
     .sort((a, b) => key(b) - key(a) || a - b)
     .slice(0, o.topK ?? count);
-  const finite = best.map((i) => scores[i]).filter((s) => !Number.isNaN(s));
-  const [lo, hi] =
-    o.scoreRange === 'auto' ? (finite.length > 0 ? [Math.min(...finite), Math.max(...finite)] : [0, 0]) : (o.scoreRange ?? [0, 1]);
+  let [lo, hi] = o.scoreRange === 'auto' ? [Infinity, -Infinity] : (o.scoreRange ?? [0, 1]);
+  if (o.scoreRange === 'auto') {
+    // A loop, not Math.min(...scores): pre-NMS proposals outnumber the arguments a call takes.
+    for (const i of best) if (!Number.isNaN(scores[i])) [lo, hi] = [Math.min(lo, scores[i]), Math.max(hi, scores[i])];
+    if (lo > hi) [lo, hi] = [0, 0];
+  }
   const colormap = COLORMAPS[o.colormap ?? 'viridis'];
   const t = (s: number): number => (hi > lo ? (s - lo) / (hi - lo) : 0);
   for (let k = best.length - 1; k >= 0; k--) strokeRect(picture, ...pixelBox(flat, best[k]), colormap(t(scores[best[k]])), lineWidth);

@@ -50,13 +50,15 @@ export interface HeatmapOptions {
   colormap?: ColormapName;
 }
 
-const HEATMAP_CHECKS: Readonly<Record<keyof HeatmapOptions, OptionCheck>> = {
-  channel: OPTION_CHECKS.integer(0),
+// The checks of the options a heat map and a sheet of heat maps share.
+const PICTURE_CHECKS = {
   width: OPTION_CHECKS.integer(0),
   height: OPTION_CHECKS.integer(0),
   range: OPTION_CHECKS.range,
   colormap: OPTION_CHECKS.colormap,
 };
+
+const HEATMAP_CHECKS: Readonly<Record<keyof HeatmapOptions, OptionCheck>> = { channel: OPTION_CHECKS.integer(0), ...PICTURE_CHECKS };
 
 /** The number of channels of a map, after checking its size and data. */
 function channelsOf(map: FeatureMap, where: string): number {
@@ -72,11 +74,7 @@ function channelsOf(map: FeatureMap, where: string): number {
   return channels;
 }
 
-/**
- * Finite minimum and maximum of channel c (NaN and infinities left out); [0, 0] when none.
- *
- * @internal
- */
+/** Finite minimum and maximum of channel c (NaN and infinities left out); [0, 0] when none. */
 function channelRange(map: FeatureMap, channels: number, c: number): [number, number] {
   let [lo, hi] = [Infinity, -Infinity];
   for (let i = c; i < map.data.length; i += channels) {
@@ -172,7 +170,7 @@ export function featureHeatmaps(map: FeatureMap, options?: HeatmapsOptions): Rgb
   const o = checkOptions<HeatmapsOptions>(
     options,
     {
-      ...(({ channel, ...rest }) => rest)(HEATMAP_CHECKS),
+      ...PICTURE_CHECKS,
       channels: (v) => (Array.isArray(v) && v.every((c) => Number.isInteger(c) && c >= 0) ? undefined : 'must be an array of integers >= 0'),
       normalize: (v) => (v === 'channel' || v === 'shared' ? undefined : "must be 'channel' or 'shared'"),
       captions: OPTION_CHECKS.strings,
@@ -185,12 +183,12 @@ export function featureHeatmaps(map: FeatureMap, options?: HeatmapsOptions): Rgb
     where,
   );
   const channels = channelsOf(map, where);
-  const chosen = o.channels ?? Array.from({ length: Math.min(channels, 16) }, (_, c) => c);
+  const { channels: picked, normalize, captions, columns, margin, background, textScale, textColor, ...heat } = o;
+  const chosen = picked ?? Array.from({ length: Math.min(channels, 16) }, (_, c) => c);
   const bad = chosen.filter((c) => c >= channels);
   if (bad.length > 0) throw new Error(`Error in ${where}: channels ${bad.join(', ')} are out of range: the map has ${channels} channels`);
   const ranges = chosen.map((c) => o.range ?? channelRange(map, channels, c));
   const shared: [number, number] = [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
-  const { channels: _c, normalize, captions, columns, margin, background, textScale, textColor, ...heat } = o;
   const tiles = chosen.map((c, k) => render(map, channels, { ...heat, channel: c }, normalize === 'shared' ? shared : ranges[k]));
   const caps = captions ?? chosen.map((c) => `c${c}`);
   return imageGrid(tiles, { columns, margin, background, textScale, textColor, captions: caps.length > 0 ? caps : undefined });

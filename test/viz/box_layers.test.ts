@@ -151,6 +151,14 @@ describe('drawProposals', () => {
     expect(none.data).toEqual(base().data);
   });
 
+  test("'auto' over more proposals than a call takes arguments", () => {
+    const n = 200_000;
+    const boxes = new Float32Array(4 * n).map((_, i) => (i % 4 < 2 ? 0 : 4));
+    const scores = Float32Array.from({ length: n }, (_, i) => i / n);
+    const picture = drawProposals(blankImage(8, 8), boxes, scores, { scoreRange: 'auto', legend: false });
+    expect(pixel(picture, 0, 0)).toEqual(rgba(viridis(1)));
+  });
+
   test('errors: score count, range', () => {
     expect(() => drawProposals(base(), boxes, [1])).toThrow(/scores must hold one number per box \(3 boxes\), got 1/);
     expect(() => drawProposals(base(), boxes, [1, 1, 1], { scoreRange: [1, 1], topK: -1 })).toThrow(/topK: must be an integer >= 0, got -1\n.*scoreRange: must be 'auto' or \[lo, hi\]/);
