@@ -20,6 +20,14 @@ describe('histogramCounts', () => {
     expect(Array.from(histogramCounts([0.1, 0.2, 0.3, 0.6, 0.7], 3, [0.1, 0.7]))).toEqual([2, 1, 2]);
     // np.histogram([.3, .6], bins=10, range=(0, .9))[0]
     expect(Array.from(histogramCounts([0.3, 0.6], 10, [0, 0.9]))).toEqual([0, 0, 0, 1, 0, 0, 1, 0, 0, 0]);
+    // rng = np.random.default_rng(3); v = np.round(rng.random(40) * 1.2 - 0.1, 2); np.histogram(v, bins=7, range=(0, 1))[0]
+    const v = [0.0, 0.18, 0.86, 0.6, 0.01, 0.42, 0.47, 0.09, 0.78, 0.04, 0.37, 0.52, 0.42, 0.6, 0.79, 1.05, 0.24, 0.68, 0.74, 0.25, -0.1, 1.07, 0.26, 0.28,
+      0.97, 0.6, 0.47, 0.83, -0.06, 0.75, 0.35, 0.01, 0.69, 1.02, 0.15, 0.66, 0.26, 0.79, 0.77, 0.16];
+    expect(Array.from(histogramCounts(v, 7, [0, 1]))).toEqual([5, 8, 4, 3, 6, 7, 2]);
+    // w = np.round(rng.random(30) * 0.9, 1); np.histogram(w, bins=9, range=(0, 0.9))[0]: the edge 3 * 0.1 is
+    // 0.30000000000000004, so 0.3 falls in bin 2 (and 0.7 in bin 6), as numpy's edges say.
+    const w = [0.7, 0.6, 0.6, 0.7, 0.4, 0.7, 0.8, 0.1, 0.8, 0.4, 0.4, 0.1, 0.6, 0.3, 0.8, 0.2, 0.5, 0.4, 0.6, 0.2, 0.2, 0.7, 0.7, 0.5, 0.8, 0.2, 0.8, 0.2, 0.9, 0.6];
+    expect(Array.from(histogramCounts(w, 9, [0, 0.9]))).toEqual([0, 2, 6, 0, 4, 7, 5, 0, 6]);
   });
 
   test('NaN and values outside the range are not counted; bad arguments are errors', () => {
