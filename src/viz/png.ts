@@ -116,3 +116,26 @@ export async function writeTrainingCurvesPng(history: readonly HistoryRecord[], 
   });
   return picture;
 }
+
+/**
+ * Writes any RGBA picture (a stage picture, a grid, a histogram) as a PNG file, atomically as
+ * {@link writeTrainingCurvesPng} does: into a temporary file next to `outFile`, fsynced, then
+ * renamed over it.
+ *
+ * @throws Error naming the problem: a malformed picture (an empty one included: PNG has no 0-pixel
+ * images), or the file that could not be written.
+ * @example
+ * ```ts
+ * await writePicturePng('runs/shapes/anchors.png', drawAnchorLabels(base, anchors, labels));
+ * ```
+ */
+export async function writePicturePng(outFile: string, picture: RgbaImage): Promise<void> {
+  const where = 'writePicturePng';
+  if (typeof outFile !== 'string' || outFile.length === 0) throw new Error(`Error in ${where}: outFile must be a file path, got ${String(outFile)}`);
+  const png = await overlayToPng(picture).catch((e: Error) => {
+    throw new Error(e.message.replace('Error in overlayToPng', `Error in ${where}`));
+  });
+  await writeFileAtomic(outFile, [png]).catch((e: Error) => {
+    throw new Error(`Error in ${where}: cannot write ${outFile}: ${e.message}`);
+  });
+}

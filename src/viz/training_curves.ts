@@ -18,6 +18,7 @@ import type { LossName } from '../losses/names';
 import type { EvalRecord, HistoryRecord, StepRecord } from '../train/history';
 import { drawLine, drawText, fillRect, measureText, RgbaImage, strokeRect } from './draw';
 import { DEFAULT_PALETTE, RgbColor } from './palette';
+import { linearAxis, linearTicks, niceStep } from './ticks';
 
 /**
  * A line of the training curves: one of the five losses, their total, the learning rate, or an AP.
@@ -138,37 +139,6 @@ export interface CurvesLayout {
   readonly xTicks: readonly { readonly value: number; readonly label: string }[];
   /** Largest step shown (the right edge of every panel). */
   readonly lastStep: number;
-}
-
-/** The smallest of 1, 2, 5 times a power of ten that is at least `raw`. */
-function niceStep(raw: number): number {
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw * (1 - 1e-9)) return m * p;
-  return 10 * p;
-}
-
-/** A tick value as text: decimals for steps of 0.001 and up, else `1.5e-4`. */
-function tickLabel(value: number, step: number): string {
-  if (value === 0) return '0';
-  if (step >= 1e-3) return String(Number(value.toFixed(Math.max(0, -Math.floor(Math.log10(step))))));
-  return Number(value.toPrecision(12)).toExponential();
-}
-
-/** Ticks k * step for k = 0, 1, ... up to `hi`. */
-function linearTicks(hi: number, step: number): { value: number; label: string }[] {
-  const out: { value: number; label: string }[] = [];
-  for (let k = 0; k * step <= hi * (1 + 1e-9); k++) {
-    const value = Number((k * step).toPrecision(12));
-    out.push({ value, label: tickLabel(value, step) });
-  }
-  return out;
-}
-
-/** A linear axis from 0 to a round number at or above `max`, with at most `maxTicks` intervals. */
-function linearAxis(max: number, maxTicks: number): { hi: number; ticks: { value: number; label: string }[] } {
-  const step = niceStep(max / maxTicks);
-  const hi = Number((Math.ceil(max / step - 1e-9) * step).toPrecision(12));
-  return { hi, ticks: linearTicks(hi, step) };
 }
 
 function decadeLabel(k: number): string {

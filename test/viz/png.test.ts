@@ -4,7 +4,8 @@ import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { drawDetections } from '../../src/viz/overlay';
-import { overlayToPng, writeOverlayPng } from '../../src/viz/png';
+import { overlayToPng, writeOverlayPng, writePicturePng } from '../../src/viz/png';
+import { blankImage } from '../../src/viz/rgba';
 import { RgbaImage } from '../../src/viz/draw';
 import { croppedMask, detection, greyImage, prediction } from './scenes';
 
@@ -97,5 +98,24 @@ describe('writeOverlayPng', () => {
     await writeOverlayPng(input, pred, path.join(tmp, 'leak.out.png'));
     await overlayToPng(drawDetections(pattern(), pred));
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('writePicturePng', () => {
+  test('writes any picture as PNG, atomically (no temporary file left), and decodes to the same RGBA', async () => {
+    const picture = blankImage(5, 3, [10, 200, 30]);
+    picture.data.set([1, 2, 3, 4], 4 * 7);
+    const file = path.join(tmp, 'stage.png');
+    await writePicturePng(file, picture);
+    const back = await decodeRgba(file);
+    expect([back.width, back.height]).toEqual([5, 3]);
+    expect(back.data).toEqual(Array.from(picture.data));
+    expect((await fs.readdir(tmp)).filter((f) => f.startsWith('stage') || f.includes('.tmp'))).toEqual(['stage.png']);
+  });
+
+  test('an empty picture or a bad path is an error naming writePicturePng', async () => {
+    await expect(writePicturePng(path.join(tmp, 'empty.png'), blankImage(0, 0))).rejects.toThrow(/Error in writePicturePng: the picture size must be positive integers, got 0x0/);
+    await expect(writePicturePng('', blankImage(1, 1))).rejects.toThrow(/Error in writePicturePng: outFile must be a file path/);
+    await expect(writePicturePng(path.join(tmp, 'no', 'such', 'dir.png'), blankImage(1, 1))).rejects.toThrow(/Error in writePicturePng: cannot write/);
   });
 });
