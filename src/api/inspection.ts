@@ -212,6 +212,14 @@ function hold<T extends tf.Tensor>(f: () => T): T {
 /**
  * A {@link StageRecorder} that copies what one image's run shows into an {@link Inspection}.
  * Not reusable: one recorder per run. Until `finish` hands its tensors over, `dispose` frees them.
+ * (What {@link MaskRCNNModel.inspect} does; not part of the package's exports.)
+ *
+ * @example
+ * ```ts
+ * const recorder = new InspectionRecorder(BODY_LEVELS);
+ * const [dets] = await network.forward([image], {}, undefined, recorder);
+ * const inspection = recorder.finish(prediction, network.numClasses);
+ * ```
  */
 export class InspectionRecorder implements StageRecorder {
   private readonly tensors: tf.Tensor[] = [];
