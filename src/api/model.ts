@@ -180,8 +180,8 @@ export class MaskRCNNModel {
 
   /**
    * Milliseconds per stage (decode, transform, backbone, rpn, box_head, mask_head,
-   * postprocess) of the last {@link MaskRCNNModel.predict} or {@link MaskRCNNModel.inspect} call, for the whole batch; undefined
-   * before the first. See {@link StageClock} for what the times mean on async backends.
+   * postprocess) of the last {@link MaskRCNNModel.predict} or {@link MaskRCNNModel.inspect}
+   * call, for the whole batch; undefined before the first. See {@link StageClock} for what the times mean on async backends.
    */
   lastStageTimes: StageTimes | undefined;
 
