@@ -29,7 +29,15 @@ import { prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOption
 
 const WHERE = 'inspectTargets';
 
-/** The ground truth of one image, in its original pixels (as a COCO dataset holds it). */
+/**
+ * The ground truth of one image, in its original pixels (as a COCO dataset holds it).
+ *
+ * @example
+ * ```ts
+ * const annotations: TargetAnnotations = { boxes: [[12, 30, 60, 75]], labels: [1], masks: maskBytes }; // [1 * H0 * W0]
+ * const fromDataset: TargetAnnotations = { boxes: t.gtBoxes, labels: t.gtLabels, masks: t.gtMasks, crowd: t.gtCrowd }; // t = ds.target(i)
+ * ```
+ */
 export interface TargetAnnotations {
   /** `[G * 4]` or G rows of xyxy boxes in original pixels; clipped to the image as the dataset does. */
   readonly boxes: Float32Array | ReadonlyArray<readonly number[]>;
@@ -44,7 +52,14 @@ export interface TargetAnnotations {
   readonly crowd?: Uint8Array | readonly number[];
 }
 
-/** Random training augmentation, off unless given; drawn as the loader draws it. */
+/**
+ * Random training augmentation, off unless given; drawn as the loader draws it.
+ *
+ * @example
+ * ```ts
+ * await inspectTargets(model, image, annotations, { augment: { seed: 3, flipProbability: 1 } }); // always flipped
+ * ```
+ */
 export interface InspectAugmentation {
   /** Seed of the transform's random choices (size, jitter, flip), `new Rng(seed)`. */
   readonly seed: number;
@@ -56,7 +71,14 @@ export interface InspectAugmentation {
   readonly scaleJitter?: readonly [number, number];
 }
 
-/** Options of {@link inspectTargets}; sampler sizes default to torchvision's (256 / 0.5, 512 / 0.25). */
+/**
+ * Options of {@link inspectTargets}; sampler sizes default to torchvision's (256 / 0.5, 512 / 0.25).
+ *
+ * @example
+ * ```ts
+ * const options: InspectTargetsOptions = { seed: 7, minSize: 640, rpnBatchSizePerImage: 64, roiBatchSizePerImage: 128 };
+ * ```
+ */
 export interface InspectTargetsOptions {
   /** Seed of both samplers, `new Rng(seed)` drawn as the trainer draws its rng. Default 0. */
   readonly seed?: number;
@@ -74,7 +96,15 @@ export interface InspectTargetsOptions {
   readonly roiPositiveFraction?: number;
 }
 
-/** The anchors of one FPN level and their RPN targets. Anchor a of the level is row a. */
+/**
+ * The anchors of one FPN level and their RPN targets. Anchor a of the level is row a.
+ *
+ * @example
+ * ```ts
+ * const [p2] = (await inspectTargets(model, image, annotations)).anchors;
+ * p2.labels.dataSync().filter((l) => l === 1).length; // positive anchors of level '0'
+ * ```
+ */
 export interface InspectedAnchorLevel {
   readonly level: FpnLevel;
   /** `[Hl, Wl]` feature grid. */
@@ -96,7 +126,15 @@ export interface InspectedAnchorLevel {
   readonly sampled: tf.Tensor1D;
 }
 
-/** The box head's inputs and samples. */
+/**
+ * The box head's inputs and samples.
+ *
+ * @example
+ * ```ts
+ * const { roi } = await inspectTargets(model, image, annotations);
+ * roi.labels.dataSync(); // Int32Array [S]: class per drawn RoI, 0 background
+ * ```
+ */
 export interface InspectedRoiTargets {
   /** `[R, 4]` proposals the RPN selected with its training settings (pre/post NMS top-n). */
   readonly proposals: tf.Tensor2D;
@@ -114,7 +152,15 @@ export interface InspectedRoiTargets {
   readonly regressionTargets: tf.Tensor2D;
 }
 
-/** The mask branch's inputs and targets: the positive box-head samples. */
+/**
+ * The mask branch's inputs and targets: the positive box-head samples.
+ *
+ * @example
+ * ```ts
+ * const { mask } = await inspectTargets(model, image, annotations);
+ * mask.targets.shape; // [P, 28, 28]
+ * ```
+ */
 export interface InspectedMaskTargets {
   /** `[P]` int32 rows of the box-head samples that are positive. */
   readonly sampleRows: tf.Tensor1D;
@@ -128,7 +174,16 @@ export interface InspectedMaskTargets {
   readonly targets: tf.Tensor3D;
 }
 
-/** What {@link inspectTargets} returns. Its tensors belong to it; free them with `dispose()`. */
+/**
+ * What {@link inspectTargets} returns. Its tensors belong to it; free them with `dispose()`.
+ *
+ * @example
+ * ```ts
+ * const t: InspectedTargets = await inspectTargets(model, image, annotations, { seed: 1 });
+ * console.log(t.losses.loss_objectness, t.rpnSampledPositives.shape);
+ * t.dispose();
+ * ```
+ */
 export interface InspectedTargets {
   /** `[1, Hp, Wp, 3]` the transformed image the losses saw: normalised, resized, padded. */
   readonly image: tf.Tensor4D;
@@ -168,7 +223,7 @@ function toFloat32Boxes(boxes: TargetAnnotations['boxes']): Float32Array {
 }
 
 /** The annotations as the dataset's target: boxes clipped and checked, masks as RLE. */
-function toCocoTarget(a: TargetAnnotations, height: number, width: number): CocoTarget {
+function toCocoTarget(a: TargetAnnotations, height: number, width: number, numClasses: number): CocoTarget {
   const raw = toFloat32Boxes(a.boxes);
   if (raw.length % 4 !== 0) throw new Error(`Error in ${WHERE}: annotations.boxes must hold 4 numbers per box, got ${raw.length}`);
   const g = raw.length / 4;
@@ -184,8 +239,8 @@ function toCocoTarget(a: TargetAnnotations, height: number, width: number): Coco
     boxes.set(c, 4 * i);
   }
   const labels = Int32Array.from(a.labels);
-  if (labels.length !== g || !Array.from(a.labels).every((l) => Number.isInteger(l) && l >= 1)) {
-    throw new Error(`Error in ${WHERE}: annotations.labels must be ${g} integers >= 1 (one per box, 0 is background)`);
+  if (labels.length !== g || !Array.from(a.labels).every((l) => Number.isInteger(l) && l >= 1 && l < numClasses)) {
+    throw new Error(`Error in ${WHERE}: annotations.labels must be ${g} integers in 1..${numClasses - 1} (one per box, 0 is background)`);
   }
   const crowd = a.crowd === undefined ? new Uint8Array(g) : Uint8Array.from(a.crowd, (c) => (c ? 1 : 0));
   if (crowd.length !== g) throw new Error(`Error in ${WHERE}: annotations.crowd must have ${g} entries, got ${crowd.length}`);
@@ -276,7 +331,7 @@ export async function inspectTargets(
   checkSeed('options.seed', options.seed);
   checkSeed('options.augment.seed', options.augment?.seed);
   const decoded = toDecodedImage(image);
-  const target = toCocoTarget(annotations, decoded.height, decoded.width);
+  const target = toCocoTarget(annotations, decoded.height, decoded.width, network.numClasses);
 
   const t = network.transform;
   const minSize = options.minSize ?? t.minSize;

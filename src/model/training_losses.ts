@@ -182,7 +182,15 @@ async function trainingProposals(
   }
 }
 
-/** The targets of one image, before they are concatenated over the batch. */
+/**
+ * The targets of one image, before they are concatenated over the batch.
+ *
+ * @example
+ * ```ts
+ * const { images: [first] } = await prepareTrainingTargetsInDetail(model, batch, { rng });
+ * first.roi.labels; // Int32Array [S0]: classes of the first image's box-head samples
+ * ```
+ */
 export interface ImageTrainingTargets {
   /** Every anchor's matcher label, matched GT and regression target, before sampling (`[T]`). */
   readonly rpn: RpnTargets;
@@ -196,7 +204,15 @@ export interface ImageTrainingTargets {
   readonly masks: MaskTargets;
 }
 
-/** {@link PreparedTargets} and how they came about, image by image. */
+/**
+ * {@link PreparedTargets} and how they came about, image by image.
+ *
+ * @example
+ * ```ts
+ * const detail = await prepareTrainingTargetsInDetail(model, batch, { rng });
+ * detail.levelAnchors.map((a) => a.length / 4); // anchors per FPN level
+ * ```
+ */
 export interface DetailedTrainingTargets {
   /** Exactly what {@link prepareTrainingTargets} returns for the same call. */
   readonly prepared: PreparedTargets;

@@ -291,8 +291,9 @@ describe('inspectTargets [wasm]', () => {
 
   it('rejects bad input with a message naming the problem', async () => {
     const { image, annotations } = scene();
-    await expect(inspectTargets(model, image, { ...annotations, labels: [1] })).rejects.toThrow(/labels must be 2 integers >= 1/);
+    await expect(inspectTargets(model, image, { ...annotations, labels: [1] })).rejects.toThrow(/labels must be 2 integers in 1..3/);
     await expect(inspectTargets(model, image, { ...annotations, labels: [0, 1] })).rejects.toThrow(/0 is background/);
+    await expect(inspectTargets(model, image, { ...annotations, labels: [1, 4] })).rejects.toThrow(/integers in 1..3/); // numClasses 4
     await expect(inspectTargets(model, image, { ...annotations, masks: new Uint8Array(5) })).rejects.toThrow(/masks as bytes must be/);
     await expect(inspectTargets(model, image, { ...annotations, boxes: [[100, 100, 120, 120], [1, 1, 5, 5]] })).rejects.toThrow(/has no area inside/);
     await expect(inspectTargets(model, { data: new Uint8Array(3), height: 2, width: 2 }, EMPTY)).rejects.toThrow(/image must be/);
