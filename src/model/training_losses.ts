@@ -14,6 +14,8 @@
  *    GT boxes added to the proposals, box-head matching and sampling, mask targets. Everything
  *    it returns is plain data: proposals are detached by construction, as torchvision detaches
  *    them, and labels are assigned outside the gradient as detectron2 does under `no_grad`.
+ *    {@link prepareTrainingTargetsInDetail} is the same computation keeping each image's
+ *    intermediates (anchor labels before sampling, proposals, samples); `inspectTargets` shows them.
  * 2. {@link trainingLosses} (sync, differentiable): backbone, RPN head, RoIAlign of the drawn
  *    samples, box and mask heads, and the losses on the prepared targets.
  *
