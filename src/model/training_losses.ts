@@ -14,6 +14,8 @@
  *    GT boxes added to the proposals, box-head matching and sampling, mask targets. Everything
  *    it returns is plain data: proposals are detached by construction, as torchvision detaches
  *    them, and labels are assigned outside the gradient as detectron2 does under `no_grad`.
+ *    {@link prepareTrainingTargetsInDetail} is the same computation keeping each image's
+ *    intermediates (anchor labels before sampling, proposals, samples); `inspectTargets` shows them.
  * 2. {@link trainingLosses} (sync, differentiable): backbone, RPN head, RoIAlign of the drawn
  *    samples, box and mask heads, and the losses on the prepared targets.
  *
@@ -36,9 +38,9 @@ import {
 } from '../train/targets/balanced_sampler';
 import { concatTargets } from '../train/targets/concat';
 import { checkBoxArray } from '../train/targets/ground_truth';
-import { maskTargets, type GroundTruthMasks } from '../train/targets/mask_targets';
-import { selectRoiTrainingSamples } from '../train/targets/roi_targets';
-import { assignRpnTargets, sampleRpnLabels } from '../train/targets/rpn_targets';
+import { maskTargets, type GroundTruthMasks, type MaskTargets } from '../train/targets/mask_targets';
+import { selectRoiTrainingSamples, type RoiTargets } from '../train/targets/roi_targets';
+import { assignRpnTargets, sampleRpnLabels, type RpnTargets } from '../train/targets/rpn_targets';
 import type { Rng } from '../util/random';
 import type { MaskRCNN } from './mask_rcnn';
 
@@ -147,13 +149,14 @@ function checkBatch(batch: TrainingBatch, where: string): void {
 
 /**
  * Per image `[Ri * 4]` proposals with the RPN's training settings, from a tape-free forward, or
- * the `given` ones (checked), and the anchors of the batch.
+ * the `given` ones (checked), and the anchors of the batch per level (`[Al * 4]` on the
+ * `[Hl, Wl]` grid of level l).
  */
 async function trainingProposals(
   model: MaskRCNN,
   batch: TrainingBatch,
   given: readonly Float32Array[] | undefined,
-): Promise<{ proposals: Float32Array[]; anchors: Float32Array }> {
+): Promise<{ proposals: Float32Array[]; levelAnchors: Float32Array[]; gridSizes: Array<[number, number]> }> {
   const [n, height, width] = batch.images.shape;
   if (given !== undefined) {
     if (given.length !== n) throw new Error(`Error in ${WHERE}: options.proposals must have one array per image (${n}), got ${given.length}`);
@@ -166,7 +169,7 @@ async function trainingProposals(
     return given === undefined ? { ...model.rpn.head.forward(levels), gridSizes } : { objectness: [], deltas: [], gridSizes };
   });
   const levelAnchors = model.rpn.anchorGenerator.anchors(gridSizes, [height, width]);
-  if (given !== undefined) return { proposals: [...given], anchors: concatTargets(levelAnchors) };
+  if (given !== undefined) return { proposals: [...given], levelAnchors, gridSizes };
   let selected: { boxes: tf.Tensor2D[]; scores: tf.Tensor1D[] };
   try {
     selected = await selectProposals(objectness, deltas, levelAnchors, batch.imageSizes, model.rpn.selection(true), model.rpn.boxCoder);
@@ -175,15 +178,109 @@ async function trainingProposals(
   }
   try {
     const proposals = (await Promise.all(selected.boxes.map((b) => b.data()))) as Float32Array[];
-    return { proposals, anchors: concatTargets(levelAnchors) };
+    return { proposals, levelAnchors, gridSizes };
   } finally {
     tf.dispose(selected);
   }
 }
 
 /**
+ * The targets of one image, before they are concatenated over the batch.
+ *
+ * @example
+ * ```ts
+ * const { images: [first] } = await prepareTrainingTargetsInDetail(model, batch, { rng });
+ * first.roi.labels; // Int32Array [S0]: classes of the first image's box-head samples
+ * ```
+ */
+export interface ImageTrainingTargets {
+  /** Every anchor's matcher label, matched GT and regression target, before sampling (`[T]`). */
+  readonly rpn: RpnTargets;
+  /** `[T]` after the RPN sampler: 1 drawn foreground, 0 drawn background, -1 not drawn. */
+  readonly rpnSampledLabels: Float32Array;
+  /** `[Ri * 4]` proposals the RoI heads were trained on (the RPN's, or `options.proposals`). */
+  readonly proposals: Float32Array;
+  /** The box head's drawn samples among the proposals and the appended GT boxes. */
+  readonly roi: RoiTargets;
+  /** The positive samples and their mask targets. */
+  readonly masks: MaskTargets;
+}
+
+/**
+ * {@link PreparedTargets} and how they came about, image by image.
+ *
+ * @example
+ * ```ts
+ * const detail = await prepareTrainingTargetsInDetail(model, batch, { rng });
+ * detail.levelAnchors.map((a) => a.length / 4); // anchors per FPN level
+ * ```
+ */
+export interface DetailedTrainingTargets {
+  /** Exactly what {@link prepareTrainingTargets} returns for the same call. */
+  readonly prepared: PreparedTargets;
+  /** `[Hl, Wl]` feature grid of each FPN level. */
+  readonly gridSizes: ReadonlyArray<readonly [number, number]>;
+  /** Per level `[Al * 4]` xyxy anchors (the same for every image); T = sum Al, level-major. */
+  readonly levelAnchors: readonly Float32Array[];
+  /** One entry per image of the batch. */
+  readonly images: readonly ImageTrainingTargets[];
+}
+
+/**
+ * The data-dependent half of a training step with every intermediate kept: per image the anchor
+ * labels before and after sampling, the proposals, the box-head samples and the mask targets.
+ * {@link prepareTrainingTargets} is this function's `prepared`, so what one inspects is what one
+ * trains on. Runs no tape and leaves no tensor behind.
+ *
+ * @param model the network (its RPN's training proposal settings are used whatever its flag).
+ * @param batch transformed images, their sizes and ground truth.
+ * @param options sampler sizes and the random source (drawn in the same order as the trainer).
+ * @returns plain data; nothing to dispose.
+ *
+ * @example
+ * ```ts
+ * const detail = await prepareTrainingTargetsInDetail(model, batch, { rng: new Rng(1) });
+ * detail.images[0].rpnSampledLabels.filter((l) => l === 1).length; // RPN positives drawn
+ * const losses = trainingLosses(model, batch, detail.prepared);
+ * ```
+ */
+export async function prepareTrainingTargetsInDetail(
+  model: MaskRCNN,
+  batch: TrainingBatch,
+  options: TrainingLossOptions = {},
+): Promise<DetailedTrainingTargets> {
+  checkBatch(batch, WHERE);
+  const rpnSampler = samplerOptions(options.rpnBatchSizePerImage, options.rpnPositiveFraction, RPN_SAMPLER_OPTIONS, 'rpn');
+  const roiSampler = samplerOptions(options.roiBatchSizePerImage, options.roiPositiveFraction, ROI_SAMPLER_OPTIONS, 'roi');
+  const { proposals, levelAnchors, gridSizes } = await trainingProposals(model, batch, options.proposals);
+  const anchors = concatTargets(levelAnchors); // L x [Al * 4] -> [T * 4]
+
+  // The rng is drawn image by image, RPN sampler then box-head sampler: the trainer's order.
+  const images = batch.targets.map((t, i): ImageTrainingTargets => {
+    const gt = { boxes: t.boxes, labels: t.labels, crowd: t.crowd };
+    const rpn = assignRpnTargets(anchors, gt);
+    const rpnSampledLabels = sampleRpnLabels(rpn.labels, rpnSampler, options.rng);
+    const roi = selectRoiTrainingSamples(proposals[i], gt, { sampler: roiSampler, rng: options.rng });
+    return { rpn, rpnSampledLabels, proposals: proposals[i], roi, masks: maskTargets(roi, t.masks) };
+  });
+  const prepared: PreparedTargets = {
+    rpnLabels: concatTargets(images.map((d) => d.rpnSampledLabels)),
+    rpnRegressionTargets: concatTargets(images.map((d) => d.rpn.regressionTargets)),
+    proposalCounts: proposals.map((p) => p.length / 4),
+    roiProposals: images.map((d) => d.roi.proposals),
+    roiLabels: concatTargets(images.map((d) => d.roi.labels)),
+    roiRegressionTargets: concatTargets(images.map((d) => d.roi.regressionTargets)),
+    maskProposals: images.map((d) => d.masks.proposals),
+    maskLabels: concatTargets(images.map((d) => d.masks.labels)),
+    maskTargets: concatTargets(images.map((d) => d.masks.targets)),
+  };
+  return { prepared, gridSizes, levelAnchors, images };
+}
+
+/**
  * The data-dependent half of a training step: proposals, matching, sampling and every target.
- * Runs no tape and leaves no tensor behind.
+ * Runs no tape and leaves no tensor behind. The same computation as
+ * {@link prepareTrainingTargetsInDetail}, without the per-image detail.
  *
  * @param model the network (its RPN's training proposal settings are used whatever its flag).
  * @param batch transformed images, their sizes and ground truth.
@@ -200,44 +297,7 @@ async function trainingProposals(
  * ```
  */
 export async function prepareTrainingTargets(model: MaskRCNN, batch: TrainingBatch, options: TrainingLossOptions = {}): Promise<PreparedTargets> {
-  checkBatch(batch, WHERE);
-  const rpnSampler = samplerOptions(options.rpnBatchSizePerImage, options.rpnPositiveFraction, RPN_SAMPLER_OPTIONS, 'rpn');
-  const roiSampler = samplerOptions(options.roiBatchSizePerImage, options.roiPositiveFraction, ROI_SAMPLER_OPTIONS, 'roi');
-  const { proposals, anchors } = await trainingProposals(model, batch, options.proposals);
-
-  const rpnLabels: Float32Array[] = [];
-  const rpnRegression: Float32Array[] = [];
-  const roiProposals: Float32Array[] = [];
-  const roiLabels: Int32Array[] = [];
-  const roiRegression: Float32Array[] = [];
-  const maskProposals: Float32Array[] = [];
-  const maskLabels: Int32Array[] = [];
-  const maskData: Float32Array[] = [];
-  batch.targets.forEach((t, i) => {
-    const gt = { boxes: t.boxes, labels: t.labels, crowd: t.crowd };
-    const rpn = assignRpnTargets(anchors, gt);
-    rpnLabels.push(sampleRpnLabels(rpn.labels, rpnSampler, options.rng));
-    rpnRegression.push(rpn.regressionTargets);
-    const roi = selectRoiTrainingSamples(proposals[i], gt, { sampler: roiSampler, rng: options.rng });
-    roiProposals.push(roi.proposals);
-    roiLabels.push(roi.labels);
-    roiRegression.push(roi.regressionTargets);
-    const masks = maskTargets(roi, t.masks);
-    maskProposals.push(masks.proposals);
-    maskLabels.push(masks.labels);
-    maskData.push(masks.targets);
-  });
-  return {
-    rpnLabels: concatTargets(rpnLabels),
-    rpnRegressionTargets: concatTargets(rpnRegression),
-    proposalCounts: proposals.map((p) => p.length / 4),
-    roiProposals,
-    roiLabels: concatTargets(roiLabels),
-    roiRegressionTargets: concatTargets(roiRegression),
-    maskProposals,
-    maskLabels: concatTargets(maskLabels),
-    maskTargets: concatTargets(maskData),
-  };
+  return (await prepareTrainingTargetsInDetail(model, batch, options)).prepared;
 }
 
 /** `[Ri * 4]` data per image -> `[Ri, 4]` tensors (constants: no gradient flows into boxes). */

@@ -1,6 +1,6 @@
 /**
  * The training loop: torchvision's detection reference `train_one_epoch`, assembled from the
- * tested units. Per step: loader batch -> {@link TrainingBatch} -> targets (outside the tape) ->
+ * tested units. Per step: loader batch -> {@link toTrainingBatch} batch -> targets (outside the tape) ->
  * `tf.variableGrads` of the summed losses -> finite check -> optional clipping -> optimizer step
  * -> schedule -> heap check -> progress, with checkpoints every N steps that hold everything a
  * resumed run needs to equal an uninterrupted one: weights, optimizer slots, schedule iteration,
@@ -17,10 +17,10 @@ import { evaluateModel } from '../api/evaluate_model';
 import { fromTorchvision, MaskRCNNModel } from '../api/model';
 import type { QuantizeOptions } from '../io/quantization';
 import type { BackendRequest } from '../backend';
-import { CocoDataset, DataLoader, loadCocoDataset, padImages, type TrainingSample } from '../data';
+import { CocoDataset, DataLoader, loadCocoDataset, type TrainingSample } from '../data';
 import { LOSS_NAMES, type LossName, type Losses } from '../losses/names';
 import { MaskRCNN, type MaskRCNNConfig } from '../model/mask_rcnn';
-import { prepareTrainingTargets, trainingLosses, type TrainingBatch } from '../model/training_losses';
+import { prepareTrainingTargets, trainingLosses } from '../model/training_losses';
 import { withoutInitialization } from '../nn/torch_layer';
 import { Rng } from '../util/random';
 import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
@@ -46,6 +46,10 @@ import {
   type OptimParam,
 } from './optim';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train_config';
+import { toTrainingBatch } from './training_batch';
+
+// Moved to its own file (inspectTargets builds its batch there too); kept here for existing imports.
+export { toTrainingBatch } from './training_batch';
 
 /** What one training step measured, handed to {@link TrainerOptions.onStep}. */
 export interface StepInfo {
@@ -199,30 +203,6 @@ export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: Opt
     slots.set(key, list);
   }
   return { kind, step, slots };
-}
-
-/**
- * A loader sample list as the model's training input: images padded to a multiple of 32
- * (`[N, H, W, 3]`, normalised by the loader), targets in resized pixels. The caller owns `images`.
- *
- * @example
- * ```ts
- * for await (const b of loader.epoch(0)) { const batch = toTrainingBatch(b.samples); ...; batch.images.dispose(); }
- * ```
- */
-export function toTrainingBatch(samples: readonly TrainingSample[]): TrainingBatch {
-  const padded = padImages(samples, 32);
-  const images = tf.tensor4d(padded.images, [samples.length, padded.batchHeight, padded.batchWidth, 3]); // [N, H, W, 3]
-  return {
-    images,
-    imageSizes: padded.imageSizes,
-    targets: samples.map((s) => ({
-      boxes: s.gtBoxes,
-      labels: s.gtLabels,
-      crowd: s.gtCrowd,
-      masks: { data: s.gtMasks, height: s.height, width: s.width },
-    })),
-  };
 }
 
 function makeOptimizer(config: ResolvedTrainConfig, params: readonly OptimParam[], lr: number): TorchOptimizer {
