@@ -125,6 +125,7 @@ export * from './train/checkpoint';
 export * from './train/heap_guard';
 export * from './train/optim';
 export * from './model/training_losses';
+export * from './model/inspect_targets';
 export * from './losses';
 export * from './train/targets';
 export * from './kernels/register';

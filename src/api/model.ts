@@ -5,7 +5,8 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, selectBackend } from '../backend';
-import { DEFAULT_MAX_PIXELS, readImage } from '../data/image_io';
+import { DEFAULT_MAX_PIXELS, type DecodedImage, readImage } from '../data/image_io';
+import { inspectTargets, type InspectedTargets, type InspectTargetsOptions, type TargetAnnotations } from '../model/inspect_targets';
 import { loadStateDict, LoadReport, toTorchStateDict, type ToTorchStateDictOptions } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { writeTorchStateDict, type TorchWriteResult } from '../io/torch_writer';
@@ -255,6 +256,24 @@ export class MaskRCNNModel {
       recorder.dispose();
       throw e;
     }
+  }
+
+  /**
+   * One image's training targets and losses, computed by the trainer's own code: anchors labelled
+   * positive / negative / ignored with their box targets and the RPN sampler's picks, the sampled
+   * RoIs with classes and box targets, the mask targets, and the five losses. The result owns its
+   * tensors: `dispose()` it. Same as {@link inspectTargets}`(model, ...)`; see docs/inspect.md.
+   *
+   * @example
+   * ```ts
+   * const t = await model.inspectTargets(image, { boxes: [[10, 12, 60, 70]], labels: [1], masks: [rle] });
+   * t.losses.loss_mask;        // a number, as the trainer computes it for this image
+   * t.anchors[0].labels.dataSync(); // 1 positive, 0 negative, -1 ignored (level P2)
+   * t.dispose();
+   * ```
+   */
+  inspectTargets(image: DecodedImage | tf.Tensor3D, annotations: TargetAnnotations, options?: InspectTargetsOptions): Promise<InspectedTargets> {
+    return inspectTargets(this, image, annotations, options);
   }
 
   /** predict's run, shared by inspect: decode, the network (seen by `recorder`), predictions. */

@@ -274,8 +274,11 @@ describe('inspectTargets [wasm]', () => {
     const rles = [0, 1].map((g) => fromMaskRowMajor((annotations.masks as Uint8Array).subarray(g * H0 * W0, (g + 1) * H0 * W0), H0, W0));
     const tensor = tf.tensor3d(Int32Array.from(image.data), [H0, W0, 3], 'int32');
     const b = await inspectTargets(wrapped, tensor, { ...annotations, masks: rles }, { seed: 9, ...SAMPLERS });
+    const m = await wrapped.inspectTargets(tensor, { ...annotations, masks: rles }, { seed: 9, ...SAMPLERS }); // the method
     tensor.dispose();
     expect(b.losses).toEqual(a.losses);
+    expect(m.losses).toEqual(a.losses);
+    m.dispose();
     expect(ints(b.rpnSampledNegatives)).toEqual(ints(a.rpnSampledNegatives));
     const c = await inspectTargets(model, image, annotations, { seed: 10, ...SAMPLERS });
     expect(ints(c.rpnSampledNegatives)).not.toEqual(ints(a.rpnSampledNegatives));
