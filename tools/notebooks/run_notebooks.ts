@@ -15,6 +15,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runWithRetries, RetriedCheck } from './check_notebook';
 
+/** The executable of Debian's jupyter-nbconvert package (pip's nbconvert installs it too). */
+const NBCONVERT = 'jupyter-nbconvert';
+
 /** Seconds a single cell may run before nbconvert gives up on it. */
 const DEFAULT_CELL_TIMEOUT_S = 120;
 
@@ -40,8 +43,8 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
     throw new Error(
-      missing && command === 'jupyter'
-        ? `run_notebooks: ${what}: 'jupyter' is not installed (Debian: apt-get install jupyter-nbconvert jupyter-client)`
+      missing && command === NBCONVERT
+        ? `run_notebooks: ${what}: ${NBCONVERT} is not installed (Debian: apt-get install jupyter-nbconvert jupyter-client)`
         : `run_notebooks: ${what}: ${r.error.message}`,
     );
   }
@@ -103,9 +106,8 @@ async function main(): Promise<void> {
         async () => {
           fs.rmSync(outFile, { force: true });
           run(
-            'jupyter',
+            NBCONVERT,
             [
-              'nbconvert',
               '--to',
               'notebook',
               '--execute',
