@@ -13,6 +13,18 @@
  */
 // The public API.
 export * from './api/model';
+export {
+  type BodyLevel,
+  type Inspection,
+  type InspectionBackbone,
+  type InspectionBoxHead,
+  type InspectionDetections,
+  type InspectionMasks,
+  type InspectionRpn,
+  type InspectionRpnLevel,
+  type InspectionTransform,
+  BODY_LEVELS,
+} from './api/inspection';
 export * from './api/coco_results';
 export * from './api/evaluate_model';
 export * from './api/category_ids';
@@ -20,6 +32,7 @@ export * from './api/shipped_model';
 export * from './backend';
 export * from './model/mask_rcnn';
 export * from './model/stage_clock';
+export * from './model/stage_recorder';
 export * from './model/state_dict_size';
 export * from './model/coco_names';
 

@@ -27,6 +27,8 @@ import { COCO_CATEGORY_NAMES } from '../model/coco_names';
 import { disposeMaskRCNNDetections, MaskRCNN, MaskRCNNConfig } from '../model/mask_rcnn';
 import { stateDictFloats } from '../model/state_dict_size';
 import { StageClock, StageTimes } from '../model/stage_clock';
+import type { StageRecorder } from '../model/stage_recorder';
+import { BODY_LEVELS, type BodyLevel, type Inspection, InspectionRecorder } from './inspection';
 import { isBasicBlockDepth, RESNET_BLOCKS, RESNET_DEPTHS, ResNetDepth } from '../backbone/resnet';
 
 /** Raw pixels, e.g. a browser ImageData (RGBA) or a decoded grayscale/RGB buffer. */
@@ -73,6 +75,20 @@ export interface PredictOptions<F extends MaskFormat = MaskFormat> {
    * buffers are already decoded and are not limited.
    */
   maxPixels?: number;
+}
+
+/**
+ * Options of {@link MaskRCNNModel.inspect}: predict's, which act as they do there, plus what to
+ * keep.
+ *
+ * @example
+ * ```ts
+ * const ins = await model.inspect('a.jpg', { scoreThreshold: 0.5, bodyLevels: ['C5'] });
+ * ```
+ */
+export interface InspectOptions<F extends MaskFormat = MaskFormat> extends PredictOptions<F> {
+  /** ResNet body outputs to keep (they are large: C2 of ResNet-50 is 256 channels at stride 4); default all four. */
+  bodyLevels?: readonly BodyLevel[];
 }
 
 /**
@@ -164,8 +180,8 @@ export class MaskRCNNModel {
 
   /**
    * Milliseconds per stage (decode, transform, backbone, rpn, box_head, mask_head,
-   * postprocess) of the last {@link MaskRCNNModel.predict} call, for the whole batch; undefined
-   * before the first. See {@link StageClock} for what the times mean on async backends.
+   * postprocess) of the last {@link MaskRCNNModel.predict} or {@link MaskRCNNModel.inspect}
+   * call, for the whole batch; undefined before the first. See {@link StageClock} for what the times mean on async backends.
    */
   lastStageTimes: StageTimes | undefined;
 
@@ -189,15 +205,60 @@ export class MaskRCNNModel {
   /**
    * Detects and segments objects; one {@link Prediction} per input image, its masks in the
    * format `options.masks` names (default cropped).
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await model.predict(['a.jpg', 'b.png'], { scoreThreshold: 0.5, masks: 'rle' });
+   * ```
    */
   async predict<F extends MaskFormat = 'cropped'>(
     images: ImageInput | readonly ImageInput[],
     options: PredictOptions<F> = {},
   ): Promise<Prediction<MaskOfFormat<F>>[]> {
     this.checkNotDisposed('predict');
-    const o = checkPredictOptions(options, this.network);
+    const o = checkPredictOptions(options, this.network, 'predict', PREDICT_OPTION_NAMES);
     const inputs = isSingleInput(images) ? [images] : [...images];
     if (inputs.length === 0) return [];
+    return (await this.run(inputs, o)) as Prediction<MaskOfFormat<F>>[];
+  }
+
+  /**
+   * Runs predict on one image and returns every stage's outputs on the way: the resized image,
+   * the backbone's feature maps, the RPN's anchors, scores and candidates with the reason each
+   * was dropped, the proposals, the box head's class probabilities and refined boxes, the
+   * per-class candidates with their fate, the masks, and the prediction itself, which is exactly
+   * what {@link MaskRCNNModel.predict} returns (the same code runs, with recording hooks). The
+   * {@link Inspection} owns its tensors: `dispose()` it. See docs/inspect.md.
+   *
+   * @example
+   * ```ts
+   * const ins = await model.inspect('street.jpg', { scoreThreshold: 0.5 });
+   * const fates = ins.rpn.candidates.fates;   // 'kept', 'nms', 'small', ...
+   * ins.rpn.proposals.shape;                  // [P, 4]
+   * ins.prediction.detections.length;         // as predict's
+   * ins.dispose();
+   * ```
+   */
+  async inspect<F extends MaskFormat = 'cropped'>(image: ImageInput, options: InspectOptions<F> = {}): Promise<Inspection<MaskOfFormat<F>>> {
+    this.checkNotDisposed('inspect');
+    if (!isSingleInput(image)) throw new Error('Error in inspect: give one image (a tensor, a path, encoded bytes or a pixel buffer), not a list');
+    const { bodyLevels = BODY_LEVELS, ...predictOptions } = options;
+    if (!Array.isArray(bodyLevels) || !bodyLevels.every((l) => BODY_LEVELS.includes(l))) {
+      throw new Error(`Error in inspect: bodyLevels must be a list of ${BODY_LEVELS.map((l) => `'${l}'`).join(', ')}, got ${JSON.stringify(bodyLevels)}`);
+    }
+    const o = checkPredictOptions(predictOptions, this.network, 'inspect', [...PREDICT_OPTION_NAMES, 'bodyLevels']);
+    const recorder = new InspectionRecorder(bodyLevels);
+    try {
+      const [prediction] = await this.run([image], o, recorder);
+      return recorder.finish(prediction as Prediction<MaskOfFormat<F>>, this.network.numClasses);
+    } catch (e) {
+      recorder.dispose();
+      throw e;
+    }
+  }
+
+  /** predict's run, shared by inspect: decode, the network (seen by `recorder`), predictions. */
+  private async run(inputs: readonly ImageInput[], o: Required<PredictOptions>, recorder?: StageRecorder): Promise<Prediction[]> {
     const tensors: tf.Tensor3D[] = [];
     const owned: tf.Tensor3D[] = [];
     try {
@@ -208,12 +269,12 @@ export class MaskRCNNModel {
         if (t !== inputs[i]) owned.push(t);
       }
       clock.lap('decode');
-      const results = await this.network.forward(tensors, { scoreThresh: o.scoreThreshold, detectionsPerImg: o.maxDetections }, clock);
+      const results = await this.network.forward(tensors, { scoreThresh: o.scoreThreshold, detectionsPerImg: o.maxDetections }, clock, recorder);
       try {
         const predictions = await Promise.all(results.map(async (r) => this.toPrediction(r.boxes, r.scores, r.labels, r.masks, r.imageSize, o)));
         clock.lap('postprocess');
         this.lastStageTimes = clock.times;
-        return predictions as Prediction<MaskOfFormat<F>>[];
+        return predictions;
       } finally {
         disposeMaskRCNNDetections(results);
       }
@@ -307,10 +368,10 @@ function isSingleInput(x: ImageInput | readonly ImageInput[]): x is ImageInput {
 }
 
 /** Options with defaults filled in: the model's own detection settings, mask threshold 0.5. */
-function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Required<PredictOptions> {
+function checkPredictOptions(options: PredictOptions, network: MaskRCNN, fn: string, names: readonly string[]): Required<PredictOptions> {
   for (const k of Object.keys(options)) {
-    if (!PREDICT_OPTION_NAMES.includes(k)) {
-      throw new Error(`Error in predict: unknown option '${k}'; valid options are ${PREDICT_OPTION_NAMES.join(', ')}`);
+    if (!names.includes(k)) {
+      throw new Error(`Error in ${fn}: unknown option '${k}'; valid options are ${names.join(', ')}`);
     }
   }
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PredictOptions;
@@ -325,16 +386,16 @@ function checkPredictOptions(options: PredictOptions, network: MaskRCNN): Requir
     ...given,
   };
   for (const k of ['scoreThreshold', 'maskThreshold'] as const) {
-    if (typeof o[k] !== 'number' || !(o[k] >= 0 && o[k] <= 1)) throw new Error(`Error in predict: ${k} must be a number in [0, 1], got ${o[k]}`);
+    if (typeof o[k] !== 'number' || !(o[k] >= 0 && o[k] <= 1)) throw new Error(`Error in ${fn}: ${k} must be a number in [0, 1], got ${o[k]}`);
   }
   if (!Number.isInteger(o.maxDetections) || o.maxDetections < 0) {
-    throw new Error(`Error in predict: maxDetections must be a non-negative integer, got ${o.maxDetections}`);
+    throw new Error(`Error in ${fn}: maxDetections must be a non-negative integer, got ${o.maxDetections}`);
   }
   if (!MASK_FORMATS.includes(o.masks)) {
-    throw new Error(`Error in predict: masks must be one of ${MASK_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${JSON.stringify(o.masks)}`);
+    throw new Error(`Error in ${fn}: masks must be one of ${MASK_FORMATS.map((f) => `'${f}'`).join(', ')}, got ${JSON.stringify(o.masks)}`);
   }
   if (!Number.isInteger(o.maxPixels) || o.maxPixels < 1) {
-    throw new Error(`Error in predict: maxPixels must be a positive integer, got ${o.maxPixels}`);
+    throw new Error(`Error in ${fn}: maxPixels must be a positive integer, got ${o.maxPixels}`);
   }
   return o;
 }

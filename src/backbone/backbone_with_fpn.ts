@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { single } from '../nn/conv2d';
 import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
 import { FeaturePyramidNetwork, FpnFeatures, FPN_LEVELS } from '../fpn/feature_pyramid_network';
-import { ResNetBody, ResNetDepth } from './resnet';
+import { ResNetBody, ResNetDepth, type ResNetFeatures } from './resnet';
 import type { BackboneNorm } from './batch_norm';
 
 /** Options of {@link BackboneWithFpn}. */
@@ -46,8 +46,20 @@ export class BackboneWithFpn extends TorchLayer {
     this.fpn = this.child('fpn', new FeaturePyramidNetwork({ inChannels: this.body.outChannels, outChannels: this.outChannels }));
   }
 
-  forward(images: tf.Tensor4D): FpnFeatures {
-    return tf.tidy(() => this.fpn.forward(this.body.forward(images)));
+  /**
+   * C2-C5 of the body, then the FPN's levels.
+   *
+   * @param images `[N, H, W, 3]` normalised, H and W multiples of 32.
+   * @param onBody Optional recorder of the body's C2-C5 (`'0'..'3'`, for inspection); the
+   *   tensors are freed when it returns (`tf.keep(t.clone())` to hold one).
+   * @returns The FPN levels '0'..'3' and 'pool'; the caller owns them.
+   */
+  forward(images: tf.Tensor4D, onBody?: (body: ResNetFeatures) => void): FpnFeatures {
+    return tf.tidy(() => {
+      const body = this.body.forward(images); // C2-C5
+      onBody?.(body);
+      return this.fpn.forward(body);
+    });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor[] {

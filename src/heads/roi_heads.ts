@@ -14,6 +14,7 @@ import {
   postprocessDetections,
   resolveDetectionOptions,
   type DetectionOptions,
+  type DetectionRecorder,
   type ImageDetections,
   type ImageSizeHW,
   type ResolvedDetectionOptions,
@@ -104,6 +105,8 @@ export class RoIHeads extends TorchLayer {
    * @param proposals Per image `[Ri, 4]` xyxy proposals in resized-image pixels.
    * @param imageSizes Per image `[height, width]` after resizing.
    * @param options Overrides of this instance's {@link RoIHeads.detectionOptions}.
+   * @param recorder Optional hooks that see the class probabilities, refined boxes and
+   *   per-class candidates (see {@link postprocessDetections}).
    * @returns Per image detections; the caller owns the tensors.
    */
   async detect(
@@ -111,13 +114,14 @@ export class RoIHeads extends TorchLayer {
     proposals: readonly tf.Tensor2D[],
     imageSizes: readonly ImageSizeHW[],
     options: DetectionOptions = {},
+    recorder?: DetectionRecorder,
   ): Promise<ImageDetections[]> {
     const { classLogits, boxRegression } = this.predictBoxes(boxFeatures);
     try {
       return await postprocessDetections(classLogits, boxRegression, proposals, imageSizes, {
         ...this.detectionOptions,
         ...options,
-      });
+      }, recorder);
     } finally {
       tf.dispose([classLogits, boxRegression]);
     }

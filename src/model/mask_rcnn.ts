@@ -21,6 +21,7 @@ import { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
 import { RegionProposalNetwork, RegionProposalNetworkOptions } from '../rpn/region_proposal_network';
 import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '../transform/generalized_rcnn_transform';
 import { StageClock } from './stage_clock';
+import type { StageRecorder } from './stage_recorder';
 
 /** Configuration of {@link MaskRCNN}; every field defaults to maskrcnn_resnet50_fpn's. */
 export interface MaskRCNNConfig {
@@ -146,12 +147,18 @@ export class MaskRCNN extends TorchLayer {
 
   /**
    * Inference, as torchvision's `model.eval()(images)`. Images are `[H, W, 3]` tensors, int32
-   * 0-255 or float32 0-1, of any sizes.
+   * 0-255 or float32 0-1, of any sizes. A `recorder` sees each stage's outputs on the way
+   * (see {@link StageRecorder}); it changes nothing of the result.
    */
-  async forward(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}, clock?: StageClock): Promise<MaskRCNNDetections[]> {
-    const stages = await this.stages(images, detection, clock);
+  async forward(
+    images: readonly tf.Tensor3D[],
+    detection: DetectionOptions = {},
+    clock?: StageClock,
+    recorder?: StageRecorder,
+  ): Promise<MaskRCNNDetections[]> {
+    const stages = await this.stages(images, detection, clock, recorder);
     try {
-      return await this.postprocess(stages);
+      return await this.postprocess(stages, recorder);
     } finally {
       disposeStages(stages);
       clock?.lap('postprocess');
@@ -160,25 +167,36 @@ export class MaskRCNN extends TorchLayer {
 
   /**
    * Runs every stage and returns all of their outputs (for notebooks and parity tests); the
-   * caller frees them with {@link disposeStages}. A `clock` gets the time of each stage.
+   * caller frees them with {@link disposeStages}. A `clock` gets the time of each stage, a
+   * `recorder` sees what each computes (see {@link StageRecorder}).
    */
-  async stages(images: readonly tf.Tensor3D[], detection: DetectionOptions = {}, clock?: StageClock): Promise<MaskRCNNStages> {
+  async stages(
+    images: readonly tf.Tensor3D[],
+    detection: DetectionOptions = {},
+    clock?: StageClock,
+    recorder?: StageRecorder,
+  ): Promise<MaskRCNNStages> {
+    const r = recorder ?? {};
     const batch = this.transform.forward(images); // normalise, resize, pad to 32
+    r.transform?.(batch);
     clock?.lap('transform');
     const [, height, width] = batch.images.shape;
     const live: tf.Tensor[] = [batch.images];
     try {
-      const features = this.backbone.forward(batch.images); // C2-C5 -> P2-P6
-      clock?.lap('backbone');
+      const features = this.backbone.forward(batch.images, r.body?.bind(r)); // C2-C5 -> P2-P6
       live.push(...Object.values(features));
-      const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width]); // proposals
+      r.features?.(features);
+      clock?.lap('backbone');
+      const rpn = await this.rpn.forward(features, batch.imageSizes, [height, width], r.rpn); // proposals
       tf.dispose([rpn.scores, rpn.objectness, rpn.deltas]);
-      clock?.lap('rpn');
       live.push(...rpn.proposals);
-      const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes); // [R, 7, 7, C]
+      r.proposals?.(rpn.proposals);
+      clock?.lap('rpn');
+      const boxFeatures = this.boxRoiPool.forward(features, rpn.proposals, batch.imageSizes, {}, r.roiLevels?.bind(r)); // [R, 7, 7, C]
       const detections = await this.roiHeads
-        .detect(boxFeatures, rpn.proposals, batch.imageSizes, detection) // classify, regress, NMS
+        .detect(boxFeatures, rpn.proposals, batch.imageSizes, detection, r.detection) // classify, regress, NMS
         .finally(() => boxFeatures.dispose());
+      live.push(...detections.flatMap((d) => [d.predBoxes, d.predScores, d.predLabels]));
       clock?.lap('box_head');
       const maskProbs = tf.tidy(() => {
         const boxes = detections.map((d) => d.predBoxes);
@@ -186,6 +204,8 @@ export class MaskRCNN extends TorchLayer {
         const labels = tf.concat(detections.map((d) => d.predLabels)) as tf.Tensor1D;
         return this.roiHeads.segment(maskFeatures, labels); // [D, 28, 28]
       });
+      live.push(maskProbs);
+      r.maskProbs?.(maskProbs);
       clock?.lap('mask_head');
       return { batch, features, proposals: rpn.proposals, detections, maskProbs };
     } catch (e) {
@@ -195,7 +215,7 @@ export class MaskRCNN extends TorchLayer {
   }
 
   /** Maps detections back to each original image: boxes rescaled, masks pasted. */
-  private async postprocess(s: MaskRCNNStages): Promise<MaskRCNNDetections[]> {
+  private async postprocess(s: MaskRCNNStages, recorder?: StageRecorder): Promise<MaskRCNNDetections[]> {
     const counts = s.detections.map((d) => d.predBoxes.shape[0]);
     const perImageProbs = tf.split(s.maskProbs, counts.length > 0 ? counts : [0]) as tf.Tensor3D[];
     try {
@@ -205,6 +225,7 @@ export class MaskRCNN extends TorchLayer {
         const original = s.batch.originalSizes[i];
         const boxes = resizeBoxes(d.predBoxes, s.batch.imageSizes[i], original);
         const masks = await pasteMasks(perImageProbs[i], boxes, original);
+        recorder?.pastedMasks?.(i, masks);
         out.push({ boxes, scores: d.predScores.clone(), labels: d.predLabels.clone(), masks, imageSize: [...original] });
       }
       return out;

@@ -109,6 +109,63 @@ export function disposeDetections(detections: readonly ImageDetections[]): void 
   for (const d of detections) tf.dispose([d.predBoxes, d.predScores, d.predLabels]);
 }
 
+/**
+ * Why a per-class candidate did or did not become a detection, in torchvision's
+ * `postprocess_detections` order: `'lowScore'` (score not above scoreThresh), `'small'` (a side
+ * below minSize), `'nms'` (suppressed by a better box of its class), `'cap'` (survived NMS but
+ * ranked past detectionsPerImg), `'kept'` (a detection).
+ *
+ * @example
+ * ```ts
+ * const dropped: DetectionFate[] = ['lowScore', 'small', 'nms', 'cap'];
+ * ```
+ */
+export type DetectionFate = 'lowScore' | 'small' | 'nms' | 'cap' | 'kept';
+
+/**
+ * Every per-class candidate of one image: C = Ri*(K-1) rows in torchvision's flattened order
+ * (row `r*(K-1) + (k-1)` is class k of proposal r). Plain data, resized-image pixels.
+ *
+ * @example
+ * ```ts
+ * const kept = c.fates.flatMap((f, j) => (f === 'kept' ? [j] : []));
+ * ```
+ */
+export interface DetectionCandidates {
+  /** `[C]` row of the proposal (RoI) the candidate refines. */
+  readonly proposalIndices: Int32Array;
+  /** `[C]` class, 1 .. K-1. */
+  readonly labels: Int32Array;
+  /** `[C]` softmax score of that class. */
+  readonly scores: Float32Array;
+  /** `[C*4]` xyxy box of that class, decoded and clipped (row j is `4*j .. 4*j+3`). */
+  readonly boxes: Float32Array;
+  /** `[C]` what became of each candidate. */
+  readonly fates: DetectionFate[];
+  /** `[C]` row of the candidate in the image's detections when kept, else -1. */
+  readonly detectionIndices: Int32Array;
+}
+
+/**
+ * Hooks through which {@link postprocessDetections} shows its intermediate results (for
+ * inspection); absent, nothing more is computed. Tensors are valid during the call only
+ * (`tf.keep(t.clone())` to hold one); the candidates are the receiver's.
+ *
+ * @example
+ * ```ts
+ * const rec: DetectionRecorder = { candidates: (i, c) => console.log(i, c.fates.filter((f) => f === 'kept').length) };
+ * ```
+ */
+export interface DetectionRecorder {
+  /**
+   * Image `image`'s `[Ri, K]` class probabilities and `[Ri, K, 4]` boxes of every class, decoded
+   * and clipped; not called for an image without proposals.
+   */
+  boxes?(image: number, classProbs: tf.Tensor2D, refinedBoxes: tf.Tensor3D): void;
+  /** Every per-class candidate of image `image` and its fate. */
+  candidates?(image: number, candidates: DetectionCandidates): void;
+}
+
 function checkInputs(
   classLogits: tf.Tensor2D,
   boxRegression: tf.Tensor2D,
@@ -152,12 +209,14 @@ interface Candidates {
   labels: Int32Array;
 }
 
-/** Threshold the `[Ri, K]` scores, skipping class 0, keeping `[Ri, K-1]` row-major order. */
-function thresholdCandidates(boxes: Float32Array, scores: Float32Array, k: number, scoreThresh: number): Candidates {
+/**
+ * Threshold the `[Ri, K]` scores, skipping class 0, keeping `[Ri, K-1]` row-major order; `picked`
+ * receives the flat `[Ri, K]` index of each candidate kept.
+ */
+function thresholdCandidates(boxes: Float32Array, scores: Float32Array, k: number, scoreThresh: number, picked: number[] = []): Candidates {
   const rows = scores.length / k;
   // torch compares a float32 tensor with a Python float in float32.
   const thresh = Math.fround(scoreThresh);
-  const picked: number[] = [];
   for (let r = 0; r < rows; r++) {
     for (let c = 1; c < k; c++) if (scores[r * k + c] > thresh) picked.push(r * k + c);
   }
@@ -198,6 +257,7 @@ function subset(c: Candidates, keep: ArrayLike<number>): Candidates {
  * @param proposals Per image `[Ri, 4]` xyxy proposals (resized-image pixels); sum Ri = R.
  * @param imageSizes Per image `[height, width]` after resizing, before padding.
  * @param options Thresholds and limits; torchvision's defaults.
+ * @param recorder Optional hooks that see the probabilities, boxes and candidates.
  * @returns One {@link ImageDetections} per image; the caller owns the tensors. An image with no
  *   proposals or no candidate gets D = 0.
  *
@@ -214,6 +274,7 @@ export async function postprocessDetections(
   proposals: readonly tf.Tensor2D[],
   imageSizes: readonly ImageSizeHW[],
   options: DetectionOptions = {},
+  recorder?: DetectionRecorder,
 ): Promise<ImageDetections[]> {
   const o = resolveDetectionOptions(options);
   checkInputs(classLogits, boxRegression, proposals, imageSizes);
@@ -231,11 +292,13 @@ export async function postprocessDetections(
     proposals.forEach((p, i) => {
       const ri = p.shape[0];
       if (ri === 0) return;
-      perImage[i] = tf.tidy(() => {
+      const t = tf.tidy(() => {
         const boxes = tf.slice(decoded, [offset, 0, 0], [ri, k, 4]); // [Ri, K, 4]
         const s = tf.slice(scores, [offset, 0], [ri, k]); // [Ri, K]
         return [clipBoxesToImage(boxes, [imageSizes[i][0], imageSizes[i][1]]), s] as [tf.Tensor3D, tf.Tensor2D];
       });
+      perImage[i] = t;
+      recorder?.boxes?.(i, t[1], t[0]);
       offset += ri;
     });
     tf.dispose([decoded, scores]);
@@ -252,11 +315,15 @@ export async function postprocessDetections(
   } finally {
     for (const t of perImage) if (t !== null) tf.dispose(t);
   }
-  return data.map(([boxes, scores]) => {
-    const candidates = thresholdCandidates(boxes, scores, k, o.scoreThresh);
-    const sized = subset(candidates, removeSmallBoxes(candidates.boxes, o.minSize));
-    const keep = batchedNms(sized.boxes, sized.scores, sized.labels, o.nmsThresh).subarray(0, o.detectionsPerImg);
+  return data.map(([boxes, scores], i) => {
+    const picked: number[] = [];
+    const candidates = thresholdCandidates(boxes, scores, k, o.scoreThresh, picked);
+    const large = removeSmallBoxes(candidates.boxes, o.minSize);
+    const sized = subset(candidates, large);
+    const survivors = batchedNms(sized.boxes, sized.scores, sized.labels, o.nmsThresh);
+    const keep = survivors.subarray(0, o.detectionsPerImg);
     const final = subset(sized, keep);
+    recorder?.candidates?.(i, detectionCandidates(boxes, scores, k, picked, large, survivors, keep.length));
     const d = final.scores.length;
     return {
       predBoxes: tf.tensor2d(final.boxes, [d, 4]),
@@ -264,4 +331,51 @@ export async function postprocessDetections(
       predLabels: tf.tensor1d(final.labels, 'int32'),
     };
   });
+}
+
+/**
+ * Every candidate of one image (`[Ri, K, 4]` boxes and `[Ri, K]` scores, background left out) and
+ * its fate, replaying {@link postprocessDetections}: `picked` are the flat indices above the
+ * score threshold, `large` the rows of those that are not small, `survivors` NMS's picks among
+ * those (by decreasing score), of which the first `kept` are detections.
+ */
+function detectionCandidates(
+  boxes: Float32Array,
+  scores: Float32Array,
+  k: number,
+  picked: readonly number[],
+  large: Int32Array,
+  survivors: Int32Array,
+  kept: number,
+): DetectionCandidates {
+  const rows = scores.length / k;
+  const c = rows * (k - 1);
+  const out = {
+    proposalIndices: new Int32Array(c),
+    labels: new Int32Array(c),
+    scores: new Float32Array(c),
+    boxes: new Float32Array(c * 4),
+    fates: new Array<DetectionFate>(c).fill('lowScore'),
+    detectionIndices: new Int32Array(c).fill(-1),
+  };
+  // Flat [Ri, K] index f (class f % K >= 1) is candidate f - floor(f / K) - 1 of [Ri, K-1].
+  const row = (flat: number) => flat - Math.floor(flat / k) - 1;
+  for (let r = 0; r < rows; r++) {
+    for (let cls = 1; cls < k; cls++) {
+      const j = r * (k - 1) + cls - 1;
+      const flat = r * k + cls;
+      out.proposalIndices[j] = r;
+      out.labels[j] = cls;
+      out.scores[j] = scores[flat];
+      out.boxes.set(boxes.subarray(flat * 4, flat * 4 + 4), j * 4);
+    }
+  }
+  for (const p of picked) out.fates[row(p)] = 'small';
+  for (const q of large) out.fates[row(picked[q])] = 'nms';
+  survivors.forEach((q, d) => {
+    const j = row(picked[large[q]]);
+    out.fates[j] = d < kept ? 'kept' : 'cap';
+    if (d < kept) out.detectionIndices[j] = d;
+  });
+  return out;
 }

@@ -111,6 +111,8 @@ export class MultiScaleRoIAlign {
    * @param imageShapes per image, [height, width] after resizing, before padding
    *   (torchvision passes `images.image_sizes`).
    * @param options implementation choice passed to {@link roiAlign}.
+   * @param onLevels optional recorder of the level each box is pooled from (`[R]` index into the
+   *   feature maps used, LevelMapper's choice), for inspection.
    * @returns [sum Ri, oh, ow, C], in the order of the concatenated boxes.
    */
   forward(
@@ -118,6 +120,7 @@ export class MultiScaleRoIAlign {
     boxes: readonly tf.Tensor2D[],
     imageShapes: ReadonlyArray<readonly [number, number]>,
     options: RoiAlignOptions = {},
+    onLevels?: (levels: Int32Array) => void,
   ): tf.Tensor4D {
     const fail = (msg: string): never => {
       throw new Error(`Error in MultiScaleRoIAlign.forward: ${msg}`);
@@ -176,9 +179,11 @@ export class MultiScaleRoIAlign {
       return roiAlign(x, tf.tensor2d(b, [n, 4]), tf.tensor1d(bi, 'int32'), [oh, ow], scale, this.samplingRatio, false, options);
     };
 
+    if (levels.length === 1) onLevels?.(new Int32Array(R));
     return tf.tidy(() => {
       if (levels.length === 1) return align(levels[0], null, scales[0]);
       const level = mapper.levels(allBoxes);
+      onLevels?.(level.slice());
       const byLevel: number[][] = levels.map(() => []);
       for (let r = 0; r < R; r++) byLevel[level[r]].push(r);
       // Every level is pooled, even with no boxes, so every level gets a (zero) gradient.

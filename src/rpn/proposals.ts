@@ -40,6 +40,55 @@ export type SelectedProposals = {
 };
 
 /**
+ * Why a pre-NMS candidate did or did not become a proposal, in the order torchvision's
+ * `filter_proposals` drops them: `'small'` (a side below minSize after clipping), `'lowScore'`
+ * (objectness below scoreThresh), `'nms'` (suppressed by a better box of its level),
+ * `'postNmsTopN'` (survived NMS but ranked past postNmsTopN), `'kept'` (a proposal).
+ *
+ * @example
+ * ```ts
+ * const dropped: ProposalFate[] = ['small', 'lowScore', 'nms', 'postNmsTopN'];
+ * ```
+ */
+export type ProposalFate = 'small' | 'lowScore' | 'nms' | 'postNmsTopN' | 'kept';
+
+/**
+ * The pre-NMS candidates of one image as {@link selectProposals} saw them: T = sum kl rows,
+ * level by level, each level by decreasing objectness. Plain data.
+ *
+ * @example
+ * ```ts
+ * const kept = c.fates.flatMap((f, j) => (f === 'kept' ? [j] : []));
+ * ```
+ */
+export interface ProposalCandidates {
+  /** `[T*4]` xyxy decoded boxes, clipped to the resized image (row j is `4*j .. 4*j+3`). */
+  readonly boxes: Float32Array;
+  /** `[T]` sigmoid objectness. */
+  readonly scores: Float32Array;
+  /** `[T]` index of the FPN level (into `FPN_LEVELS`). */
+  readonly levels: Int32Array;
+  /** `[T]` index of the anchor within its level (row of that level's `[Ml, 4]` anchors). */
+  readonly anchorIndices: Int32Array;
+  /** `[T]` what became of each candidate. */
+  readonly fates: ProposalFate[];
+  /** `[T]` row of the candidate in the image's proposals when kept, else -1. */
+  readonly proposalIndices: Int32Array;
+}
+
+/**
+ * Receives the candidates of image `image` of the batch (for inspection); the data is the
+ * receiver's to keep.
+ *
+ * @example
+ * ```ts
+ * const seen: ProposalCandidates[] = [];
+ * await selectProposals(objectness, deltas, anchors, sizes, selection, coder, (i, c) => { seen[i] = c; });
+ * ```
+ */
+export type ProposalRecorder = (image: number, candidates: ProposalCandidates) => void;
+
+/**
  * Throws a clear error when a setting is out of range.
  *
  * @param where Name used in the message (`selectProposals`, `RegionProposalNetwork`).
@@ -71,6 +120,8 @@ export function checkProposalSelection(s: ProposalSelection, where = 'selectProp
  * @param imageSizes `[height, width]` of each resized, unpadded image: boxes are clipped to it.
  * @param selection Top-n and threshold settings.
  * @param boxCoder Coder of the deltas; torchvision's RPN uses weights (1, 1, 1, 1).
+ * @param onCandidates Optional recorder of every pre-NMS candidate and its fate; without it
+ *   nothing more is computed.
  *
  * @example
  * ```ts
@@ -85,6 +136,7 @@ export async function selectProposals(
   imageSizes: ReadonlyArray<readonly [number, number]>,
   selection: ProposalSelection,
   boxCoder: BoxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS),
+  onCandidates?: ProposalRecorder,
 ): Promise<SelectedProposals> {
   checkProposalSelection(selection);
   if (objectness.length !== deltas.length || objectness.length !== anchors.length) {
@@ -107,10 +159,12 @@ export async function selectProposals(
   const perLevel = numAnchors.map((m) => Math.min(selection.preNmsTopN, m));
   const total = perLevel.reduce((s, k) => s + k, 0);
 
-  // Tensor part: top-k per level, decode, sigmoid, clip. [N, T, 4] boxes and [N, T] scores.
-  const [boxesT, scoresT] = tf.tidy(() => {
+  // Tensor part: top-k per level, decode, sigmoid, clip. [N, T, 4] boxes and [N, T] scores
+  // (and, for a recorder, [N, T] anchor indices).
+  const [boxesT, scoresT, indicesT] = tf.tidy(() => {
     const boxesPerLevel: tf.Tensor3D[] = [];
     const scoresPerLevel: tf.Tensor2D[] = [];
+    const indicesPerLevel: tf.Tensor2D[] = [];
     numAnchors.forEach((m, l) => {
       const k = perLevel[l];
       if (k === 0) return;
@@ -127,19 +181,22 @@ export async function selectProposals(
       const decoded = boxCoder.decode(selDeltas, selAnchors); // [N*kl, 1, 4]
       boxesPerLevel.push(tf.reshape(decoded, [n, k, 4])); // [N*kl, 1, 4] -> [N, kl, 4]
       scoresPerLevel.push(tf.sigmoid(values));
+      if (onCandidates) indicesPerLevel.push(indices);
     });
-    if (total === 0) return [tf.zeros([n, 0, 4]), tf.zeros([n, 0])];
+    const recorded = (t: () => tf.Tensor2D): tf.Tensor2D[] => (onCandidates ? [t()] : []);
+    if (total === 0) return [tf.zeros([n, 0, 4]), tf.zeros([n, 0]), ...recorded(() => tf.zeros([n, 0], 'int32'))];
     const boxes = tf.concat(boxesPerLevel, 1); // [N, T, 4]
     const clipped = tf.stack(tf.unstack(boxes, 0).map((b, i) => clipBoxesToImage(b, imageSizes[i]))); // [N, T, 4]
-    return [clipped, tf.concat(scoresPerLevel, 1)];
+    return [clipped, tf.concat(scoresPerLevel, 1), ...recorded(() => tf.concat(indicesPerLevel, 1))];
   });
   let boxData: Float32Array;
   let scoreData: Float32Array;
+  let indexData: Int32Array | undefined;
   try {
     [boxData, scoreData] = (await Promise.all([boxesT.data(), scoresT.data()])) as [Float32Array, Float32Array];
+    if (indicesT !== undefined) indexData = (await indicesT.data()) as Int32Array;
   } finally {
-    boxesT.dispose();
-    scoresT.dispose();
+    tf.dispose([boxesT, scoresT, indicesT]);
   }
 
   const levelOf = new Int32Array(total);
@@ -164,7 +221,8 @@ export async function selectProposals(
       cScores[r] = scores[j];
       cLevels[r] = levelOf[j];
     });
-    const keep = batchedNms(cBoxes, cScores, cLevels, selection.nmsThresh).subarray(0, selection.postNmsTopN);
+    const survivors = batchedNms(cBoxes, cScores, cLevels, selection.nmsThresh);
+    const keep = survivors.subarray(0, selection.postNmsTopN);
     const kBoxes = new Float32Array(keep.length * 4);
     const kScores = new Float32Array(keep.length);
     keep.forEach((r, p) => {
@@ -173,6 +231,43 @@ export async function selectProposals(
     });
     outBoxes.push(tf.tensor2d(kBoxes, [keep.length, 4]));
     outScores.push(tf.tensor1d(kScores));
+    if (onCandidates && indexData !== undefined) {
+      const fates = proposalFates(boxes, scores, selection, candidates, survivors, keep.length);
+      onCandidates(i, {
+        boxes: boxes.slice(),
+        scores: scores.slice(),
+        levels: levelOf.slice(),
+        anchorIndices: indexData.slice(i * total, (i + 1) * total),
+        ...fates,
+      });
+    }
   }
   return { boxes: outBoxes, scores: outScores };
+}
+
+/**
+ * The fate of each of an image's T candidates, replaying the drops of {@link selectProposals} in
+ * its order: small boxes, then low scores (among those not small), then NMS, then post-NMS top-n.
+ * `candidates` are the rows left after both filters, `survivors` NMS's picks among them (by
+ * decreasing score), of which the first `kept` are the proposals.
+ */
+function proposalFates(
+  boxes: Float32Array,
+  scores: Float32Array,
+  selection: ProposalSelection,
+  candidates: readonly number[],
+  survivors: Int32Array,
+  kept: number,
+): { fates: ProposalFate[]; proposalIndices: Int32Array } {
+  const t = scores.length;
+  const fates: ProposalFate[] = new Array<ProposalFate>(t).fill('small');
+  const threshold = Math.fround(selection.scoreThresh);
+  for (const j of removeSmallBoxes(boxes, selection.minSize)) fates[j] = scores[j] >= threshold ? 'nms' : 'lowScore';
+  const proposalIndices = new Int32Array(t).fill(-1);
+  survivors.forEach((r, p) => {
+    const j = candidates[r];
+    fates[j] = p < kept ? 'kept' : 'postNmsTopN';
+    if (p < kept) proposalIndices[j] = p;
+  });
+  return { fates, proposalIndices };
 }

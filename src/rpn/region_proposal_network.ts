@@ -15,7 +15,7 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
 import { TorchLayer, type TorchLayerArgs } from '../nn/torch_layer';
 import { AnchorGenerator, DEFAULT_ANCHOR_SIZES, DEFAULT_ASPECT_RATIOS } from './anchor_generator';
-import { checkProposalSelection, selectProposals, type ProposalSelection } from './proposals';
+import { checkProposalSelection, selectProposals, type ProposalRecorder, type ProposalSelection } from './proposals';
 import { RPNHead } from './rpn_head';
 import { FPN_LEVELS, type FpnFeatures } from '../fpn/feature_pyramid_network';
 
@@ -75,6 +75,42 @@ export type RpnResult = {
   /** `[N, Hl, Wl, A*4]` box deltas per level, in {@link FPN_LEVELS} order. */
   readonly deltas: tf.Tensor4D[];
 };
+
+/**
+ * What {@link RegionProposalNetwork.forward} shows a recorder (for inspection), per FPN level in
+ * {@link FPN_LEVELS} order. The tensors are the RPN's: valid during the call only
+ * (`tf.keep(t.clone())` to hold one).
+ *
+ * @example
+ * ```ts
+ * const rec: RpnRecorder = { levels: (l) => console.log(l.gridSizes), candidates: (i, c) => console.log(c.fates) };
+ * ```
+ */
+export interface RpnRecorder {
+  /** Head outputs and anchors of every level. */
+  levels?(levels: RpnLevelOutputs): void;
+  /** Every pre-NMS candidate of image `image` and its fate. */
+  candidates?: ProposalRecorder;
+}
+
+/**
+ * Per-level outputs of the RPN before proposal selection (see {@link RpnRecorder}).
+ *
+ * @example
+ * ```ts
+ * levels.anchors[0].length / 4; // Hl*Wl*A anchors of level '0'
+ * ```
+ */
+export interface RpnLevelOutputs {
+  /** `[N, Hl, Wl, A]` objectness logits. */
+  readonly objectness: readonly tf.Tensor4D[];
+  /** `[N, Hl, Wl, A*4]` box deltas. */
+  readonly deltas: readonly tf.Tensor4D[];
+  /** `[Hl*Wl*A*4]` xyxy anchors (padded-batch pixels), in the head's flattening order. */
+  readonly anchors: readonly Float32Array[];
+  /** `[Hl, Wl]` of each level. */
+  readonly gridSizes: ReadonlyArray<readonly [number, number]>;
+}
 
 /**
  * RPN: head, anchors, decoding and proposal selection. Its state dict holds the head's weights
@@ -146,18 +182,22 @@ export class RegionProposalNetwork extends TorchLayer {
    * @param features `[N, Hl, Wl, C]` per FPN level.
    * @param imageSizes `[height, width]` of each resized image before padding (proposals are clipped to it).
    * @param batchShape `[H, W]` of the padded batch (anchor strides are `H // Hl`, `W // Wl`).
+   * @param recorder Optional hooks that see the head outputs, anchors and candidates; absent,
+   *   nothing more is computed.
    * @returns Proposals and scores per image, head outputs per level; the caller owns every tensor.
    */
   async forward(
     features: FpnFeatures,
     imageSizes: ReadonlyArray<readonly [number, number]>,
     batchShape: readonly [number, number],
+    recorder?: RpnRecorder,
   ): Promise<RpnResult> {
     const levels = this.checkInputs(features, imageSizes, batchShape);
     const { objectness, deltas } = this.head.forward(levels);
     try {
       const gridSizes = levels.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
       const anchors = this.anchorGenerator.anchors(gridSizes, batchShape);
+      recorder?.levels?.({ objectness, deltas, anchors, gridSizes });
       const { boxes, scores } = await selectProposals(
         objectness,
         deltas,
@@ -165,6 +205,7 @@ export class RegionProposalNetwork extends TorchLayer {
         imageSizes,
         this.selection(),
         this.boxCoder,
+        recorder?.candidates,
       );
       return { proposals: boxes, scores, objectness, deltas };
     } catch (e) {
