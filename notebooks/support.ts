@@ -13,7 +13,7 @@
  * ```
  */
 // @ts-types="../dist/index.d.ts"
-import { type Detection, drawDetections, overlayToPng, type Prediction, type RgbaImage } from 'maskrcnn-tfjs';
+import { type Detection, drawDetections, fillRect, overlayToPng, type Prediction, type RgbaImage, type RgbColor, strokeRect } from 'maskrcnn-tfjs';
 
 /**
  * Throws `check failed: <what>` unless `ok`; a notebook's assertions, so that a cell whose picture
@@ -251,4 +251,109 @@ export function table(rows: readonly Record<string, unknown>[], digits = 3): voi
   const line = (values: string[]): string =>
     values.map((v, c) => (numeric[c] ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
   console.log([line(keys), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
+}
+
+/**
+ * A colour ramp from dark blue (0) through green to yellow (1), for heat maps and scores.
+ *
+ * @example
+ * ```ts
+ * rampColor(0.9); // yellowish
+ * ```
+ */
+export function rampColor(t: number): RgbColor {
+  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  // A coarse viridis: a few anchors, linear between them.
+  const stops: [number, number, number][] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = u * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  const c = (k: number): number => Math.round(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]));
+  return [c(0), c(1), c(2)];
+}
+
+/**
+ * `[H, W]` values as a heat map, scaled from their minimum (dark) to their maximum (bright).
+ *
+ * @example
+ * ```ts
+ * const picture = heatmap(energy, 48, 40);
+ * ```
+ */
+export function heatmap(values: ArrayLike<number>, width: number, height: number): RgbaImage {
+  check(values.length === width * height, `heatmap: ${values.length} values for ${width}x${height}`);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < values.length; i++) {
+    const [r, g, b] = rampColor(hi > lo ? (values[i] - lo) / (hi - lo) : 0);
+    data.set([r, g, b, 255], 4 * i);
+  }
+  return { data, width, height };
+}
+
+/**
+ * A copy of `image` with xyxy boxes outlined, each in its own colour; boxes drawn in the order
+ * given, so pass the most important last.
+ *
+ * @example
+ * ```ts
+ * const picture = drawBoxes(image, proposals, proposals.map((_, i) => rampColor(scores[i])));
+ * ```
+ */
+export function drawBoxes(image: RgbaImage, boxes: ArrayLike<number>, colors: readonly RgbColor[], lineWidth = 1): RgbaImage {
+  check(boxes.length === 4 * colors.length, `drawBoxes: ${boxes.length / 4} boxes and ${colors.length} colours`);
+  const out = { data: new Uint8ClampedArray(image.data), width: image.width, height: image.height };
+  for (let i = 0; i < colors.length; i++) {
+    strokeRect(out, boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3], colors[i], lineWidth);
+  }
+  return out;
+}
+
+/**
+ * A bar chart of `values` counted into `bins` equal bins over `[lo, hi]`; returns the picture and
+ * the counts (values outside the range are not counted).
+ *
+ * @example
+ * ```ts
+ * const { picture, counts } = histogram(scores, 20, 0, 1);
+ * ```
+ */
+export function histogram(values: ArrayLike<number>, bins: number, lo: number, hi: number, width = 320, height = 120): { picture: RgbaImage; counts: number[] } {
+  check(Number.isInteger(bins) && bins > 0 && hi > lo, `histogram: bins ${bins} over [${lo}, ${hi}]`);
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v >= lo && v <= hi) counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
+  }
+  const picture = { data: new Uint8ClampedArray(width * height * 4).fill(255), width, height };
+  const top = Math.max(1, ...counts);
+  const barWidth = Math.floor(width / bins);
+  counts.forEach((c, b) => {
+    // Log scale: the few high scores stay visible next to the many low ones.
+    const h = c === 0 ? 0 : Math.max(1, Math.round(((height - 2) * Math.log1p(c)) / Math.log1p(top)));
+    fillRect(picture, b * barWidth, height - h, Math.max(1, barWidth - 1), h, rampColor((b + 0.5) / bins));
+  });
+  return { picture, counts };
+}
+
+/**
+ * An RGBA picture of `[H, W]` values in [0, 1] as grey levels (0 black, 1 white).
+ *
+ * @example
+ * ```ts
+ * const tile = grayscale(probs.subarray(0, 28 * 28), 28, 28);
+ * ```
+ */
+export function grayscale(values: ArrayLike<number>, width: number, height: number): RgbaImage {
+  check(values.length === width * height, `grayscale: ${values.length} values for ${width}x${height}`);
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.round(values[i] * 255);
+    data.set([v, v, v, 255], 4 * i);
+  }
+  return { data, width, height };
 }
