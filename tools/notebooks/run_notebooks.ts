@@ -4,6 +4,10 @@
  * cell tagged `picture`. The executed copies go to notebooks/.executed/ (git-ignored); the
  * committed notebooks are never written.
  *
+ * The kernel runs cells without typechecking them, so the code cells of each notebook are first
+ * written out as one module (notebook_module.ts) and typechecked with `deno check`, with
+ * notebooks/support.ts.
+ *
  * The kernelspec is installed into the project's own Jupyter data folder (.jupyter/, git-ignored),
  * so neither CI nor a user needs a global `deno jupyter --install`. `deno jupyter --install`
  * ignores JUPYTER_DATA_DIR and follows XDG_DATA_HOME, so both are pointed there.
@@ -14,6 +18,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runWithRetries, RetriedCheck } from './check_notebook';
+import { notebookAsModule } from './notebook_module';
 
 /** The executable of Debian's jupyter-nbconvert package (pip's nbconvert installs it too). */
 const NBCONVERT = 'jupyter-nbconvert';
@@ -87,13 +92,21 @@ async function main(): Promise<void> {
     XDG_DATA_HOME: jupyterHome,
     JUPYTER_DATA_DIR: path.join(jupyterHome, 'jupyter'),
     DENO_NO_UPDATE_CHECK: '1',
+    NO_COLOR: '1', // deno's type errors without ANSI colours, for CI logs
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };
   const t0 = Date.now();
   run(deno, ['jupyter', '--install', '--force'], root, env, 'deno jupyter --install');
-  run(deno, ['check', 'support.ts'], notebooksDir, env, 'deno check notebooks/support.ts');
   fs.mkdirSync(outDir, { recursive: true });
-  console.log(`kernel installed in ${path.relative(root, jupyterHome)}/, support.ts typechecked (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  // The kernel does not typecheck cells; deno check does, on each notebook's code as one module.
+  const modules = names.map((name) => {
+    const file = path.join(outDir, `${path.basename(name, '.ipynb')}.check.ts`);
+    const notebook = JSON.parse(fs.readFileSync(path.join(notebooksDir, name), 'utf8')) as unknown;
+    fs.writeFileSync(file, notebookAsModule(notebook, name, { relativePrefix: '../', libraryTypes: '../../dist/index.d.ts' }));
+    return path.relative(notebooksDir, file);
+  });
+  run(deno, ['check', 'support.ts', ...modules], notebooksDir, env, `deno check notebooks/support.ts and the code of ${names.join(', ')} (notebooks/${path.relative(notebooksDir, outDir)}/*.check.ts)`);
+  console.log(`kernel installed in ${path.relative(root, jupyterHome)}/, support.ts and the notebooks' code typechecked (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
   const results: (RetriedCheck & { seconds: number })[] = [];
   let failed = 0;
