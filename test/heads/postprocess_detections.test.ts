@@ -5,6 +5,8 @@ import {
   disposeDetections,
   postprocessDetections,
   resolveDetectionOptions,
+  type DetectionCandidates,
+  type DetectionRecorder,
   type ImageDetections,
 } from '../../src/postprocess';
 import { describeEachBackend } from '../support/backends';
@@ -172,5 +174,43 @@ describe('detection options and inputs', () => {
     await expect(postprocessDetections(l, d, [p, p], [[5, 5], [5, 5]])).rejects.toThrow('proposals hold 4 boxes in all but classLogits has 2 rows');
     await expect(postprocessDetections(l, d, [p], [])).rejects.toThrow('need one image size per proposal tensor');
     await expect(postprocessDetections(l, d, [p], [[0, 5]])).rejects.toThrow('imageSizes[0] must be [height, width] > 0');
+  });
+});
+
+describeEachBackend('postprocessDetections recorder', () => {
+  it("gives each candidate its fate in torchvision's order, by hand", async () => {
+    // Zero deltas: each class's box is its proposal. Softmax rows (background, class 1, class 2):
+    // p0 [0.042, 0.844, 0.114], p1 [0.106, 0.787, 0.106], p2 [0.047, 0.006, 0.946].
+    const logits = tf.tensor2d([[0, 3, 1], [0, 2, 0], [0, -2, 3]]);
+    const deltas = tf.zeros<tf.Rank.R2>([3, 12]);
+    // p1 overlaps p0 with IoU 81/119 = 0.68; p2 is 0.005 px wide.
+    const proposals = tf.tensor2d([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 20.005, 30]]);
+    const seen: { probs?: tf.Tensor2D; boxes?: tf.Tensor3D; candidates?: DetectionCandidates } = {};
+    const recorder: DetectionRecorder = {
+      boxes: (i, probs, boxes) => {
+        expect(i).toBe(0);
+        seen.probs = tf.keep(probs.clone());
+        seen.boxes = tf.keep(boxes.clone());
+      },
+      candidates: (_, c) => {
+        seen.candidates = c;
+      },
+    };
+    const [dets] = await postprocessDetections(logits, deltas, [proposals], [[40, 40]], { scoreThresh: 0.1, detectionsPerImg: 1 }, recorder);
+    try {
+      const c = seen.candidates!;
+      expect(c.fates).toEqual(['kept', 'cap', 'nms', 'nms', 'lowScore', 'small']);
+      expect([...c.proposalIndices]).toEqual([0, 0, 1, 1, 2, 2]);
+      expect([...c.labels]).toEqual([1, 2, 1, 2, 1, 2]);
+      expect([...c.detectionIndices]).toEqual([0, -1, -1, -1, -1, -1]);
+      expect(c.scores[0]).toBe((await dets.predScores.data())[0]);
+      expect([...c.boxes.subarray(0, 4)]).toEqual([...(await dets.predBoxes.data())]);
+      expect(seen.probs!.shape).toEqual([3, 3]);
+      expect(seen.boxes!.shape).toEqual([3, 3, 4]);
+      expect(c.scores[5]).toBe((await seen.probs!.data())[8]);
+    } finally {
+      tf.dispose([logits, deltas, proposals, seen.probs, seen.boxes]);
+      disposeDetections([dets]);
+    }
   });
 });

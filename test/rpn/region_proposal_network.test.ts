@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { RegionProposalNetwork } from '../../src/rpn/region_proposal_network';
+import { selectProposals, type ProposalCandidates } from '../../src/rpn/proposals';
 import { FPN_LEVELS, type FpnFeatures } from '../../src/fpn/feature_pyramid_network';
 import { describeEachBackend } from '../support/backends';
 import { decodeF32, iou1, loadTorchState, maxAbs, maxRelError, readFixture, type TensorB64 } from './fixture_io';
@@ -185,5 +186,33 @@ describeEachBackend('RegionProposalNetwork', (backend) => {
     expect(pool).toBeDefined();
     tf.dispose(feats);
     rpn.dispose();
+  });
+});
+
+describeEachBackend('selectProposals recorder', () => {
+  it("gives each pre-NMS candidate its fate in torchvision's order, by hand", async () => {
+    // One level of 1 x 5 locations, one anchor each, zero deltas (boxes are the anchors).
+    // Sigmoid objectness 0.953, 0.881, 0.731, 0.622, 0.924; anchor 1 overlaps anchor 0 with
+    // IoU 81/119 = 0.68, anchor 2 is 1e-4 px wide.
+    const objectness = tf.tensor4d([3, 2, 1, 0.5, 2.5], [1, 1, 5, 1]);
+    const deltas = tf.zeros<tf.Rank.R4>([1, 1, 5, 4]);
+    const anchors = Float32Array.of(0, 0, 10, 10, 1, 1, 11, 11, 20, 20, 20.0001, 30, 30, 0, 40, 10, 0, 20, 10, 30);
+    const seen: ProposalCandidates[] = [];
+    const selection = { preNmsTopN: 5, postNmsTopN: 1, nmsThresh: 0.5, scoreThresh: 0.75, minSize: 1e-3 };
+    const { boxes, scores } = await selectProposals([objectness], [deltas], [anchors], [[40, 50]], selection, undefined, (i, c) => {
+      seen[i] = c;
+    });
+    try {
+      const c = seen[0];
+      // Top-k order: anchors 0, 4, 1, 2, 3.
+      expect([...c.anchorIndices]).toEqual([0, 4, 1, 2, 3]);
+      expect(c.fates).toEqual(['kept', 'postNmsTopN', 'nms', 'small', 'lowScore']);
+      expect([...c.proposalIndices]).toEqual([0, -1, -1, -1, -1]);
+      expect([...c.levels]).toEqual([0, 0, 0, 0, 0]);
+      expect([...c.boxes.subarray(0, 4)]).toEqual([...(await boxes[0].data())]);
+      expect(c.scores[0]).toBe((await scores[0].data())[0]);
+    } finally {
+      tf.dispose([objectness, deltas, boxes, scores]);
+    }
   });
 });
