@@ -1,6 +1,8 @@
 /**
- * Helpers of the notebooks: pictures shown inline (image/png display data), text tables, and
- * checks that stop the notebook with a message saying what was expected. Runs on Deno's Jupyter
+ * Helpers of the notebooks, only what is notebook-specific: pictures shown inline (image/png
+ * display data), text tables, checks that stop the notebook with a message saying what was
+ * expected, and ground truth drawn through the library's overlay. Every stage picture itself is
+ * the library's own (src/viz: drawProposals, featureHeatmaps, maskGrid, imageGrid, ...). Runs on Deno's Jupyter
  * kernel (it uses `Deno.jupyter`), so the Node typecheck leaves this folder out; `deno check
  * support.ts` typechecks it (tools/notebooks/run_notebooks.ts does, before running the notebooks).
  *
@@ -13,7 +15,7 @@
  * ```
  */
 // @ts-types="../dist/index.d.ts"
-import { type Detection, drawDetections, fillRect, overlayToPng, type Prediction, type RgbaImage, type RgbColor, strokeRect } from 'maskrcnn-tfjs';
+import { type Detection, drawDetections, overlayToPng, type Prediction, type RgbaImage, resizeNearest } from 'maskrcnn-tfjs';
 
 /**
  * Throws `check failed: <what>` unless `ok`; a notebook's assertions, so that a cell whose picture
@@ -74,7 +76,7 @@ export async function showPng(png: Uint8Array): Promise<void> {
 
 /**
  * Shows an RGBA picture (what the library's viz functions draw) inline, scaled up by an integer
- * factor with nearest-neighbour pixels so that small images stay readable.
+ * factor with the library's nearest-neighbour `resizeNearest`, so that small images stay readable.
  *
  * @example
  * ```ts
@@ -82,52 +84,8 @@ export async function showPng(png: Uint8Array): Promise<void> {
  * ```
  */
 export async function showRgba(image: RgbaImage, scale = 1): Promise<void> {
-  await showPng(await overlayToPng(scale === 1 ? image : upscale(image, scale)));
-}
-
-/**
- * `[H, W, 3]` RGB bytes as an opaque RGBA picture.
- *
- * @example
- * ```ts
- * const picture = rgbToRgba(rendered.image, rendered.width, rendered.height);
- * ```
- */
-export function rgbToRgba(rgb: ArrayLike<number>, width: number, height: number): RgbaImage {
-  check(rgb.length === width * height * 3, `rgbToRgba: ${rgb.length} values hold ${width}x${height} RGB pixels`);
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let p = 0; p < width * height; p++) {
-    data[4 * p] = rgb[3 * p];
-    data[4 * p + 1] = rgb[3 * p + 1];
-    data[4 * p + 2] = rgb[3 * p + 2];
-    data[4 * p + 3] = 255;
-  }
-  return { data, width, height };
-}
-
-/**
- * A float `[H, W, 3]` image (the training transforms' output) as RGBA: `x * 255` for images in
- * [0, 1], or undoing a normalisation first when `mean` and `std` are given.
- *
- * @example
- * ```ts
- * const picture = floatToRgba(sample.image, sample.width, sample.height);
- * ```
- */
-export function floatToRgba(
-  image: Float32Array,
-  width: number,
-  height: number,
-  norm?: { readonly mean: readonly number[]; readonly std: readonly number[] },
-): RgbaImage {
-  check(image.length === width * height * 3, `floatToRgba: ${image.length} values hold ${width}x${height} RGB pixels`);
-  const bytes = new Uint8ClampedArray(width * height * 3);
-  for (let i = 0; i < bytes.length; i++) {
-    const c = i % 3;
-    const v = norm ? image[i] * norm.std[c] + norm.mean[c] : image[i];
-    bytes[i] = Math.round(v * 255);
-  }
-  return rgbToRgba(bytes, width, height);
+  check(Number.isInteger(scale) && scale >= 1, `showRgba scale is a positive integer, got ${scale}`);
+  await showPng(await overlayToPng(scale === 1 ? image : resizeNearest(image, image.width * scale, image.height * scale)));
 }
 
 /**
@@ -169,7 +127,7 @@ export function groundTruthPrediction(
  *
  * @example
  * ```ts
- * const picture = drawGroundTruth(rgbToRgba(sample.image, w, h), s.gtBoxes, s.gtLabels, s.gtMasks, names);
+ * const picture = drawGroundTruth(toRgbaImage(s.image, s.width, s.height), s.gtBoxes, s.gtLabels, s.gtMasks, names);
  * ```
  */
 export function drawGroundTruth(
@@ -181,52 +139,6 @@ export function drawGroundTruth(
 ): RgbaImage {
   const gt = groundTruthPrediction(boxes, labels, masks, image.width, image.height, labelNames);
   return drawDetections(image, gt, { colorBy: 'label', showLabels: true });
-}
-
-/**
- * Pictures side by side, tops aligned, on a white background with `gap` pixels between them.
- *
- * @example
- * ```ts
- * await showRgba(sideBySide([before, after]));
- * ```
- */
-export function sideBySide(images: readonly RgbaImage[], gap = 4): RgbaImage {
-  check(images.length > 0, 'sideBySide is given at least one picture');
-  const width = images.reduce((a, im) => a + im.width, 0) + gap * (images.length - 1);
-  const height = Math.max(...images.map((im) => im.height));
-  const data = new Uint8ClampedArray(width * height * 4).fill(255);
-  let x0 = 0;
-  for (const im of images) {
-    for (let y = 0; y < im.height; y++) {
-      // row y of the picture -> row y of the strip at column x0
-      data.set(im.data.subarray(y * im.width * 4, (y + 1) * im.width * 4), (y * width + x0) * 4);
-    }
-    x0 += im.width + gap;
-  }
-  return { data, width, height };
-}
-
-/**
- * Nearest-neighbour enlargement by an integer factor.
- *
- * @example
- * ```ts
- * const big = upscale(mask28, 4); // 112 x 112
- * ```
- */
-export function upscale(image: RgbaImage, factor: number): RgbaImage {
-  check(Number.isInteger(factor) && factor >= 1, `upscale factor is a positive integer, got ${factor}`);
-  const width = image.width * factor;
-  const height = image.height * factor;
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const s = (Math.floor(y / factor) * image.width + Math.floor(x / factor)) * 4;
-      data.set(image.data.subarray(s, s + 4), (y * width + x) * 4);
-    }
-  }
-  return { data, width, height };
 }
 
 /**
@@ -251,109 +163,4 @@ export function table(rows: readonly Record<string, unknown>[], digits = 3): voi
   const line = (values: string[]): string =>
     values.map((v, c) => (numeric[c] ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
   console.log([line(keys), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n'));
-}
-
-/**
- * A colour ramp from dark blue (0) through green to yellow (1), for heat maps and scores.
- *
- * @example
- * ```ts
- * rampColor(0.9); // yellowish
- * ```
- */
-export function rampColor(t: number): RgbColor {
-  const u = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
-  // A coarse viridis: a few anchors, linear between them.
-  const stops: [number, number, number][] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
-  const x = u * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  const c = (k: number): number => Math.round(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]));
-  return [c(0), c(1), c(2)];
-}
-
-/**
- * `[H, W]` values as a heat map, scaled from their minimum (dark) to their maximum (bright).
- *
- * @example
- * ```ts
- * const picture = heatmap(energy, 48, 40);
- * ```
- */
-export function heatmap(values: ArrayLike<number>, width: number, height: number): RgbaImage {
-  check(values.length === width * height, `heatmap: ${values.length} values for ${width}x${height}`);
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    lo = Math.min(lo, values[i]);
-    hi = Math.max(hi, values[i]);
-  }
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < values.length; i++) {
-    const [r, g, b] = rampColor(hi > lo ? (values[i] - lo) / (hi - lo) : 0);
-    data.set([r, g, b, 255], 4 * i);
-  }
-  return { data, width, height };
-}
-
-/**
- * A copy of `image` with xyxy boxes outlined, each in its own colour; boxes drawn in the order
- * given, so pass the most important last.
- *
- * @example
- * ```ts
- * const picture = drawBoxes(image, proposals, proposals.map((_, i) => rampColor(scores[i])));
- * ```
- */
-export function drawBoxes(image: RgbaImage, boxes: ArrayLike<number>, colors: readonly RgbColor[], lineWidth = 1): RgbaImage {
-  check(boxes.length === 4 * colors.length, `drawBoxes: ${boxes.length / 4} boxes and ${colors.length} colours`);
-  const out = { data: new Uint8ClampedArray(image.data), width: image.width, height: image.height };
-  for (let i = 0; i < colors.length; i++) {
-    strokeRect(out, boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3], colors[i], lineWidth);
-  }
-  return out;
-}
-
-/**
- * A bar chart of `values` counted into `bins` equal bins over `[lo, hi]`; returns the picture and
- * the counts (values outside the range are not counted).
- *
- * @example
- * ```ts
- * const { picture, counts } = histogram(scores, 20, 0, 1);
- * ```
- */
-export function histogram(values: ArrayLike<number>, bins: number, lo: number, hi: number, width = 320, height = 120): { picture: RgbaImage; counts: number[] } {
-  check(Number.isInteger(bins) && bins > 0 && hi > lo, `histogram: bins ${bins} over [${lo}, ${hi}]`);
-  const counts = new Array<number>(bins).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v >= lo && v <= hi) counts[Math.min(bins - 1, Math.floor(((v - lo) / (hi - lo)) * bins))]++;
-  }
-  const picture = { data: new Uint8ClampedArray(width * height * 4).fill(255), width, height };
-  const top = Math.max(1, ...counts);
-  const barWidth = Math.floor(width / bins);
-  counts.forEach((c, b) => {
-    // Log scale: the few high scores stay visible next to the many low ones.
-    const h = c === 0 ? 0 : Math.max(1, Math.round(((height - 2) * Math.log1p(c)) / Math.log1p(top)));
-    fillRect(picture, b * barWidth, height - h, Math.max(1, barWidth - 1), h, rampColor((b + 0.5) / bins));
-  });
-  return { picture, counts };
-}
-
-/**
- * An RGBA picture of `[H, W]` values in [0, 1] as grey levels (0 black, 1 white).
- *
- * @example
- * ```ts
- * const tile = grayscale(probs.subarray(0, 28 * 28), 28, 28);
- * ```
- */
-export function grayscale(values: ArrayLike<number>, width: number, height: number): RgbaImage {
-  check(values.length === width * height, `grayscale: ${values.length} values for ${width}x${height}`);
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < values.length; i++) {
-    const v = Math.round(values[i] * 255);
-    data.set([v, v, v, 255], 4 * i);
-  }
-  return { data, width, height };
 }
