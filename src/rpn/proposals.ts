@@ -212,7 +212,8 @@ export async function selectProposals(
     const boxes = boxData.subarray(i * total * 4, (i + 1) * total * 4);
     const scores = scoreData.subarray(i * total, (i + 1) * total);
     const threshold = Math.fround(selection.scoreThresh);
-    const candidates = Array.from(removeSmallBoxes(boxes, selection.minSize)).filter((j) => scores[j] >= threshold);
+    const large = removeSmallBoxes(boxes, selection.minSize);
+    const candidates = Array.from(large).filter((j) => scores[j] >= threshold);
     const cBoxes = new Float32Array(candidates.length * 4);
     const cScores = new Float32Array(candidates.length);
     const cLevels = new Int32Array(candidates.length);
@@ -232,7 +233,7 @@ export async function selectProposals(
     outBoxes.push(tf.tensor2d(kBoxes, [keep.length, 4]));
     outScores.push(tf.tensor1d(kScores));
     if (onCandidates && indexData !== undefined) {
-      const fates = proposalFates(boxes, scores, selection, candidates, survivors, keep.length);
+      const fates = proposalFates(total, large, candidates, survivors, keep.length);
       onCandidates(i, {
         boxes: boxes.slice(),
         scores: scores.slice(),
@@ -247,22 +248,20 @@ export async function selectProposals(
 
 /**
  * The fate of each of an image's T candidates, replaying the drops of {@link selectProposals} in
- * its order: small boxes, then low scores (among those not small), then NMS, then post-NMS top-n.
- * `candidates` are the rows left after both filters, `survivors` NMS's picks among them (by
- * decreasing score), of which the first `kept` are the proposals.
+ * its order: `large` are the rows that are not small, `candidates` those of them above the score
+ * threshold, `survivors` NMS's picks among the candidates (by decreasing score), of which the
+ * first `kept` are the proposals.
  */
 function proposalFates(
-  boxes: Float32Array,
-  scores: Float32Array,
-  selection: ProposalSelection,
+  t: number,
+  large: ArrayLike<number>,
   candidates: readonly number[],
   survivors: Int32Array,
   kept: number,
 ): { fates: ProposalFate[]; proposalIndices: Int32Array } {
-  const t = scores.length;
   const fates: ProposalFate[] = new Array<ProposalFate>(t).fill('small');
-  const threshold = Math.fround(selection.scoreThresh);
-  for (const j of removeSmallBoxes(boxes, selection.minSize)) fates[j] = scores[j] >= threshold ? 'nms' : 'lowScore';
+  for (let q = 0; q < large.length; q++) fates[large[q]] = 'lowScore';
+  for (const j of candidates) fates[j] = 'nms';
   const proposalIndices = new Int32Array(t).fill(-1);
   survivors.forEach((r, p) => {
     const j = candidates[r];

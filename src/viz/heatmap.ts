@@ -7,7 +7,7 @@
  */
 import { COLORMAPS, ColormapName } from './colormap';
 import type { RgbaImage } from './draw';
-import { imageGrid, ImageGridOptions } from './image_grid';
+import { GRID_CHECKS, imageGrid, ImageGridOptions } from './image_grid';
 import { checkOptions, describeValue, OPTION_CHECKS, OptionCheck } from './options';
 import { checkSize } from './rgba';
 
@@ -173,12 +173,7 @@ export function featureHeatmaps(map: FeatureMap, options?: HeatmapsOptions): Rgb
       ...PICTURE_CHECKS,
       channels: (v) => (Array.isArray(v) && v.every((c) => Number.isInteger(c) && c >= 0) ? undefined : 'must be an array of integers >= 0'),
       normalize: (v) => (v === 'channel' || v === 'shared' ? undefined : "must be 'channel' or 'shared'"),
-      captions: OPTION_CHECKS.strings,
-      columns: OPTION_CHECKS.integer(1),
-      margin: OPTION_CHECKS.integer(0),
-      background: OPTION_CHECKS.color,
-      textScale: OPTION_CHECKS.integer(1),
-      textColor: OPTION_CHECKS.color,
+      ...GRID_CHECKS,
     },
     where,
   );

@@ -58,7 +58,8 @@ export interface ImageGridLayout {
   readonly cellOrigin: (i: number) => { x: number; y: number };
 }
 
-const GRID_CHECKS = {
+/** The checks of {@link ImageGridOptions}, shared by the pictures laid out as grids. */
+export const GRID_CHECKS = {
   columns: OPTION_CHECKS.integer(1),
   margin: OPTION_CHECKS.integer(0),
   background: OPTION_CHECKS.color,

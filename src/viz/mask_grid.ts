@@ -8,7 +8,7 @@
 import { BoxesData, flattenBoxes } from './box_layers';
 import { COLORMAPS, ColormapName } from './colormap';
 import { blendMask, MaskWindow, outlineMask, RgbaImage, strokeRect } from './draw';
-import { imageGrid, ImageGridOptions } from './image_grid';
+import { GRID_CHECKS, imageGrid, ImageGridOptions } from './image_grid';
 import { drawLegend } from './legend';
 import { BoxLayerOptions, checkOptions, describeValue, OPTION_CHECKS, resolveTextScale } from './options';
 import { DEFAULT_PALETTE, paletteColor, RgbColor } from './palette';
@@ -80,12 +80,7 @@ export function maskGrid(masks: MaskStack, options?: MaskGridOptions): RgbaImage
       colormap: OPTION_CHECKS.colormap,
       zoom: OPTION_CHECKS.integer(1),
       range: OPTION_CHECKS.range,
-      columns: OPTION_CHECKS.integer(1),
-      margin: OPTION_CHECKS.integer(0),
-      background: OPTION_CHECKS.color,
-      captions: OPTION_CHECKS.strings,
-      textScale: OPTION_CHECKS.integer(1),
-      textColor: OPTION_CHECKS.color,
+      ...GRID_CHECKS,
     },
     where,
   );
