@@ -25,7 +25,7 @@ import { MASK_TARGET_SIZE } from '../train/targets/mask_targets';
 import { toTrainingBatch } from '../train/training_batch';
 import { Rng } from '../util/random';
 import { MaskRCNN } from './mask_rcnn';
-import { prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOptions } from './training_losses';
+import { type DetailedTrainingTargets, prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOptions } from './training_losses';
 
 const WHERE = 'inspectTargets';
 
@@ -359,7 +359,7 @@ export async function inspectTargets(
   const batch = toTrainingBatch([sample]); // images [1, Hp, Wp, 3]
   const body = network.backbone.body;
   let losses: Record<LossName, number>;
-  let detail: Awaited<ReturnType<typeof prepareTrainingTargetsInDetail>>;
+  let detail: DetailedTrainingTargets;
   // As the trainer's step: batch norms on batch statistics in both passes, nothing committed.
   body.setBatchNormTraining(true);
   try {
