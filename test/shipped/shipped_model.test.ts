@@ -2,9 +2,10 @@
  * The model that ships in weights/ (issue 11), held to its figures on images it never saw
  * (tools/demo_model/measure.ts): the shapes of 50 generated images found (a detection of the
  * shape's class, score >= 0.5, box IoU >= 0.5), and mask AP on 100 others.
- * Issue 11 asks for 90% found and mask AP >= 0.5. The model trained here (3000 steps, BatchNorm2d,
- * weights/README.md) reaches, uint8 as shipped: 86.2% found (112 of 130; any class 93.1%; own
- * class at predict's default score 0.05: 98.5%), box AP 0.674, mask AP 0.661 (AP50 0.843). The
+ * Issue 11 asks for 90% found and mask AP >= 0.5. The model trained here (3000 steps and 1200
+ * resumed, BatchNorm2d, weights/README.md) reaches, uint8 as shipped: 86.9% found (113 of 130; any
+ * class 95.4%; own class at predict's default score 0.05: 99.2%), box AP 0.725, mask AP 0.703
+ * (AP50 0.876). The
  * bounds below are those figures less a margin, so a regression in the pipeline or the export
  * fails here; the recall bound rises to 90% when a model meets it.
  * Also:
@@ -13,10 +14,9 @@
  *   is found again with the same label for every recorded detection of score >= 0.36 (margin for
  *   one that falls under the recorded 0.3); 85% of them within box IoU 0.9, mask IoU 0.9 and
  *   score 0.05, and all those of score >= 0.5 (what the demo draws) within the same bounds.
- *   Measured: 32 of 33; worst of score >= 0.5: box IoU 0.994, mask IoU 0.961, score 0.014. The
- *   one of 33 outside: a second, wrong-class detection (0.47) of a circle that, in uint8, merges
- *   under NMS with a neighbour's (box IoU 0.58). The test sets' figures above are nearly the same
- *   for both (float32: box AP 0.673, mask AP 0.663).
+ *   Measured: 23 of 23; worst of score >= 0.5: box IoU 0.968, mask IoU 0.965, score 0.022. The
+ *   test sets' figures above are nearly the same for both (float32: 86.2% found, box AP 0.722,
+ *   mask AP 0.702).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -32,7 +32,7 @@ import { useBackend } from '../support/backends';
 
 /** The exported model's figures less a margin (see the header). */
 const MIN_RECALL = 0.8;
-const MIN_MASK_AP = 0.62;
+const MIN_MASK_AP = 0.66;
 
 const REFERENCE = path.join(__dirname, '..', 'fixtures', 'shipped_model', 'float32_outputs.json');
 

@@ -6,7 +6,8 @@
  * then runs `maskrcnn train` on it. Everything goes under `--out` (default runs/demo-model);
  * `tools/demo_model/export_demo.ts` then writes the trained model into weights/.
  *
- * The defaults are the shipped model's run (3000 steps, 3000 images, lr drops at 45% and 80%).
+ * The defaults are the shipped model's first run (3000 steps, 3000 images, lr drops at 45% and
+ * 80%); it was then resumed with `--resume --steps 4200 --milestones 0.6,0.9` (weights/README.md).
  * Options: --out DIR, --steps N (3000), --train-images N (3000), --val-images N, --lr X, --batch N,
  * --backend NAME (default wasm), --resume, --kinds a,b,c, --roi-batch N, --norm batch|frozen,
  * --milestones F,G (the lr drops x0.1, as fractions of --steps; default 0.45,0.8).
