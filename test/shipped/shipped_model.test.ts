@@ -5,9 +5,8 @@
  * Issue 11 asks for 90% found and mask AP >= 0.5. The model trained here (3000 steps and 1200
  * resumed, BatchNorm2d, weights/README.md) reaches, uint8 as shipped: 86.9% found (113 of 130; any
  * class 95.4%; own class at predict's default score 0.05: 99.2%), box AP 0.725, mask AP 0.703
- * (AP50 0.876). The
- * bounds below are those figures less a margin, so a regression in the pipeline or the export
- * fails here; the recall bound rises to 90% when a model meets it.
+ * (AP50 0.876). The bounds below are those figures less a margin, so a regression in the
+ * pipeline or the export fails here; the recall bound rises to 90% when a model meets it.
  * Also:
  * - the uint8 shards agree with the float32 model they were made from: what the float32 model
  *   predicted on 8 fixed images when it was exported (test/fixtures/shipped_model, scores >= 0.3)
