@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, selectBackend } from '../backend';
 import { DEFAULT_MAX_PIXELS, type DecodedImage, readImage } from '../data/image_io';
-import { inspectTargets, type InspectedTargets, type InspectTargetsOptions, type TargetAnnotations } from '../model/inspect_targets';
+import { inspectTargets, type InspectedTargets, type InspectTargetsOptions, type TargetAnnotations } from './inspect_targets';
 import { loadStateDict, LoadReport, toTorchStateDict, type ToTorchStateDictOptions } from '../io/state_dict';
 import { readTorchStateDict, StateDict } from '../io/torch_checkpoint';
 import { writeTorchStateDict, type TorchWriteResult } from '../io/torch_writer';

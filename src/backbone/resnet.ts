@@ -17,6 +17,7 @@ import { Bottleneck, EXPANSION } from './bottleneck';
 import { convFrozenBn } from './conv_bn';
 import { FrozenBatchNorm2d } from './frozen_batch_norm';
 import { BackboneNorm, BatchNorm2d, makeNorm } from './batch_norm';
+import type { FpnInputs } from '../fpn/feature_pyramid_network';
 
 /** Block counts per stage, as torchvision's resnet18 ... resnet101 builders give them. */
 export const RESNET_BLOCKS = { 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3] } as const;
@@ -48,13 +49,8 @@ export interface ResNetBodyArgs extends TorchLayerArgs {
   norm?: BackboneNorm;
 }
 
-/** The four outputs C2-C5, keyed as torchvision's IntermediateLayerGetter keys them. */
-export type ResNetFeatures = {
-  '0': tf.Tensor4D;
-  '1': tf.Tensor4D;
-  '2': tf.Tensor4D;
-  '3': tf.Tensor4D;
-};
+/** The four outputs C2-C5, keyed as torchvision's IntermediateLayerGetter keys them: what the FPN takes. */
+export type ResNetFeatures = FpnInputs;
 
 /** Stage names in torchvision order, top first for `trainableLayers` counting. */
 const STAGES_TOP_DOWN = ['layer4', 'layer3', 'layer2', 'layer1', 'conv1'] as const;

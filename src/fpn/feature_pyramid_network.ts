@@ -10,7 +10,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { Conv2d } from '../nn/conv2d';
 import { TorchLayer, TorchLayerArgs } from '../nn/torch_layer';
-import type { ResNetFeatures } from '../backbone/resnet';
+
+/**
+ * The FPN's inputs, finest first: C2-C5 of a ResNet keyed as torchvision's
+ * IntermediateLayerGetter keys them (`ResNetFeatures` is this type). Any backbone giving four
+ * maps at strides 4-32 fits.
+ */
+export type FpnInputs = {
+  '0': tf.Tensor4D;
+  '1': tf.Tensor4D;
+  '2': tf.Tensor4D;
+  '3': tf.Tensor4D;
+};
 
 /** FPN outputs keyed as torchvision keys them. */
 export type FpnFeatures = {
@@ -68,7 +79,7 @@ export class FeaturePyramidNetwork extends TorchLayer {
     });
   }
 
-  forward(c: ResNetFeatures): FpnFeatures {
+  forward(c: FpnInputs): FpnFeatures {
     const xs = [c['0'], c['1'], c['2'], c['3']];
     const last = xs.length - 1;
     return tf.tidy(() => {

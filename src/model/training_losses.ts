@@ -35,12 +35,12 @@ import {
   ROI_SAMPLER_OPTIONS,
   RPN_SAMPLER_OPTIONS,
   type SamplerOptions,
-} from '../train/targets/balanced_sampler';
-import { concatTargets } from '../train/targets/concat';
-import { checkBoxArray } from '../train/targets/ground_truth';
-import { maskTargets, type GroundTruthMasks, type MaskTargets } from '../train/targets/mask_targets';
-import { selectRoiTrainingSamples, type RoiTargets } from '../train/targets/roi_targets';
-import { assignRpnTargets, sampleRpnLabels, type RpnTargets } from '../train/targets/rpn_targets';
+} from '../targets/balanced_sampler';
+import { concatTargets } from '../targets/concat';
+import { checkBoxArray } from '../targets/ground_truth';
+import { maskTargets, type GroundTruthMasks, type MaskTargets } from '../targets/mask_targets';
+import { selectRoiTrainingSamples, type RoiTargets } from '../targets/roi_targets';
+import { assignRpnTargets, sampleRpnLabels, type RpnTargets } from '../targets/rpn_targets';
 import type { Rng } from '../util/random';
 import type { MaskRCNN } from './mask_rcnn';
 
@@ -50,7 +50,7 @@ export interface TrainingTarget {
   readonly boxes: Float32Array;
   /** `[G]` classes in `1 .. K-1`. */
   readonly labels: Int32Array;
-  /** `[G]` non-zero for crowd regions (dropped from matching, see `train/targets/ground_truth`). */
+  /** `[G]` non-zero for crowd regions (dropped from matching, see `targets/ground_truth`). */
   readonly crowd?: Uint8Array;
   /** `[G * H * W]` binary masks of the resized image (H x W = its `imageSizes` entry). */
   readonly masks: GroundTruthMasks;

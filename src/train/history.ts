@@ -21,6 +21,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../io/atomic_file';
 import { LOSS_NAMES, type LossName } from '../losses/names';
+import type { CurveEvalRecord, CurveStepRecord } from '../viz/training_curves';
 import type { EvalInfo, StepInfo } from './trainer';
 
 /**
@@ -43,15 +44,8 @@ export const HISTORY_FILE = 'history.jsonl';
  *   loss_classifier: 1.2, loss_box_reg: 0.9, loss_mask: 0.7, total: 3.23, lr: 4e-4 };
  * ```
  */
-export interface StepRecord extends Readonly<Record<LossName, number>> {
-  readonly type: 'step';
-  /** Steps done, this one included (1-based). */
-  readonly step: number;
+export interface StepRecord extends CurveStepRecord {
   readonly epoch: number;
-  /** Sum of the five losses. */
-  readonly total: number;
-  /** Learning rate of this step. */
-  readonly lr: number;
   /** Global gradient norm before clipping; absent when clipping is off. */
   readonly gradNorm?: number;
 }
@@ -65,12 +59,7 @@ export interface StepRecord extends Readonly<Record<LossName, number>> {
  * const r: EvalRecord = { type: 'eval', step: 500, boxAp: 0.083, maskAp: 0.081 };
  * ```
  */
-export interface EvalRecord {
-  readonly type: 'eval';
-  readonly step: number;
-  readonly boxAp: number;
-  readonly maskAp: number;
-}
+export type EvalRecord = CurveEvalRecord;
 
 /**
  * A line of `history.jsonl`.

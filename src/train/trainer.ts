@@ -46,10 +46,10 @@ import {
   type OptimParam,
 } from './optim';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train_config';
-import { toTrainingBatch } from './training_batch';
+import { toTrainingBatch } from '../data/training_batch';
 
 // Moved to its own file (inspectTargets builds its batch there too); kept here for existing imports.
-export { toTrainingBatch } from './training_batch';
+export { toTrainingBatch } from '../data/training_batch';
 
 /** What one training step measured, handed to {@link TrainerOptions.onStep}. */
 export interface StepInfo {

@@ -7,10 +7,9 @@ import sharp from 'sharp';
 import type { PixelBuffer, Prediction } from '../api/model';
 import { readImage } from '../data/image_io';
 import { writeFileAtomic } from '../io/atomic_file';
-import type { HistoryRecord } from '../train/history';
 import { RgbaImage } from './draw';
 import { OverlayOptions, renderDetections, resolveOverlayOptions } from './overlay';
-import { renderTrainingCurves, TrainingCurvesOptions } from './training_curves';
+import { type CurveRecord, renderTrainingCurves, TrainingCurvesOptions } from './training_curves';
 
 /**
  * Options of {@link writeOverlayPng}: the drawing options and, for an image file or encoded
@@ -101,7 +100,7 @@ export async function writeOverlayPng(
  * await writeTrainingCurvesPng(await readHistory('runs/shapes'), 'runs/shapes/curves.png');
  * ```
  */
-export async function writeTrainingCurvesPng(history: readonly HistoryRecord[], outFile: string, options: TrainingCurvesOptions = {}): Promise<RgbaImage> {
+export async function writeTrainingCurvesPng(history: readonly CurveRecord[], outFile: string, options: TrainingCurvesOptions = {}): Promise<RgbaImage> {
   const where = 'writeTrainingCurvesPng';
   if (typeof outFile !== 'string' || outFile.length === 0) throw new Error(`Error in ${where}: outFile must be a file path, got ${String(outFile)}`);
   let picture: RgbaImage;

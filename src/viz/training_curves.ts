@@ -11,14 +11,60 @@
  * from 0 to the last step in the history. Lines are Bresenham lines in whole pixels and the text
  * is the bitmap font, so a history always gives the same picture, in Node and in browsers.
  *
- * Pure TypeScript with no Node imports: it runs in browsers. (The record types come from
- * `../train/history` as types only and vanish in the compiled code.)
+ * Pure TypeScript with no Node imports: it runs in browsers. The records it reads are declared
+ * here ({@link CurveRecord}); the trainer's history records extend them, so viz does not depend
+ * on the trainer.
  */
 import type { LossName } from '../losses/names';
-import type { EvalRecord, HistoryRecord, StepRecord } from '../train/history';
 import { drawLine, drawText, fillRect, measureText, RgbaImage, strokeRect } from './draw';
 import { DEFAULT_PALETTE, RgbColor } from './palette';
 import { linearAxis, linearTicks, niceStep } from './ticks';
+
+/**
+ * What the curves read of one logged training step: the five losses, their total and the
+ * learning rate (`train/history`'s `StepRecord` adds the epoch and the gradient norm).
+ *
+ * @example
+ * ```ts
+ * const r: CurveStepRecord = { type: 'step', step: 20, loss_objectness: 0.41, loss_rpn_box_reg: 0.02,
+ *   loss_classifier: 1.2, loss_box_reg: 0.9, loss_mask: 0.7, total: 3.23, lr: 4e-4 };
+ * ```
+ */
+export interface CurveStepRecord extends Readonly<Record<LossName, number>> {
+  readonly type: 'step';
+  /** Steps done, this one included (1-based). */
+  readonly step: number;
+  /** Sum of the five losses. */
+  readonly total: number;
+  /** Learning rate of this step. */
+  readonly lr: number;
+}
+
+/**
+ * One evaluation on the held-out set: box and mask AP @[.5:.95] after `step` steps (-1 or NaN
+ * when there was nothing to score).
+ *
+ * @example
+ * ```ts
+ * const r: CurveEvalRecord = { type: 'eval', step: 500, boxAp: 0.083, maskAp: 0.081 };
+ * ```
+ */
+export interface CurveEvalRecord {
+  readonly type: 'eval';
+  readonly step: number;
+  readonly boxAp: number;
+  readonly maskAp: number;
+}
+
+/**
+ * A record the curves are drawn from: a line of a run's `history.jsonl` as the trainer writes it.
+ *
+ * @example
+ * ```ts
+ * const history: CurveRecord[] = [{ type: 'eval', step: 500, boxAp: 0.08, maskAp: 0.08 }];
+ * ```
+ */
+export type CurveRecord = CurveStepRecord | CurveEvalRecord;
 
 /**
  * A line of the training curves: one of the five losses, their total, the learning rate, or an AP.
@@ -170,13 +216,13 @@ function minOf(values: readonly number[], empty: number): number {
  * const { panels, xOf } = trainingCurvesLayout(records, 960, 720);
  * ```
  */
-export function trainingCurvesLayout(history: readonly HistoryRecord[], width: number, height: number): CurvesLayout {
+export function trainingCurvesLayout(history: readonly CurveRecord[], width: number, height: number): CurvesLayout {
   const s = Math.max(1, Math.floor(Math.min(width, height) / 720));
   const th = measureText('0', s).height;
   const pad = 6 * s;
   const tick = 3 * s;
-  const steps = history.filter((r): r is StepRecord => r.type === 'step');
-  const evals = history.filter((r): r is EvalRecord => r.type === 'eval');
+  const steps = history.filter((r): r is CurveStepRecord => r.type === 'step');
+  const evals = history.filter((r): r is CurveEvalRecord => r.type === 'eval');
 
   // Vertical: per panel a title row above the plot and a tick-label row below it; "step" at the foot.
   const titleH = th + 4 * s;
@@ -273,7 +319,7 @@ function resolveOptions(options: TrainingCurvesOptions): { width: number; height
  * ctx.putImageData(new ImageData(picture.data, picture.width, picture.height), 0, 0); // in a browser
  * ```
  */
-export function renderTrainingCurves(history: readonly HistoryRecord[], options: TrainingCurvesOptions = {}): RgbaImage {
+export function renderTrainingCurves(history: readonly CurveRecord[], options: TrainingCurvesOptions = {}): RgbaImage {
   const { width, height } = resolveOptions(options);
   if (!Array.isArray(history)) throw new Error(`Error in renderTrainingCurves: history must be an array of records, got ${describe(history)}`);
   const image: RgbaImage = { data: new Uint8ClampedArray(4 * width * height), width, height };
@@ -283,9 +329,9 @@ export function renderTrainingCurves(history: readonly HistoryRecord[], options:
   const layout = trainingCurvesLayout(history, width, height);
   const { scale: s, xOf, panels } = layout;
   const th = measureText('0', s).height;
-  const byStep = <R extends HistoryRecord>(rs: R[]): R[] => rs.filter((r) => finite(r.step)).sort((a, b) => a.step - b.step);
-  const steps = byStep(history.filter((r): r is StepRecord => r.type === 'step'));
-  const evals = byStep(history.filter((r): r is EvalRecord => r.type === 'eval'));
+  const byStep = <R extends CurveRecord>(rs: R[]): R[] => rs.filter((r) => finite(r.step)).sort((a, b) => a.step - b.step);
+  const steps = byStep(history.filter((r): r is CurveStepRecord => r.type === 'step'));
+  const evals = byStep(history.filter((r): r is CurveEvalRecord => r.type === 'eval'));
 
   const drawPanel = (p: CurvesPanelLayout, title: string, legend: readonly CurveName[]): void => {
     drawText(image, title, p.left - 1, p.top - 1 - 2 * s - th, theme.text, s);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { maskRcnnLoss } from '../../src/losses/mask_loss';
-import { concatTargets } from '../../src/train/targets/concat';
-import { projectMasksOnBoxes } from '../../src/train/targets/mask_targets';
+import { concatTargets } from '../../src/targets/concat';
+import { projectMasksOnBoxes } from '../../src/targets/mask_targets';
 import { describeEachBackend } from '../support/backends';
-import { Arr, f32, i32, maxAbsDiff, maxRelError, readFixture, relToMax, u8 } from '../train/targets/fixture_io';
+import { Arr, f32, i32, maxAbsDiff, maxRelError, readFixture, relToMax, u8 } from '../targets/fixture_io';
 
 interface MaskLossCase {
   name: string;

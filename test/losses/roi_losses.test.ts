@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fastRcnnLoss } from '../../src/losses/roi_losses';
 import { describeEachBackend } from '../support/backends';
-import { Arr, f32, i32, maxRelError, readFixture, relToMax } from '../train/targets/fixture_io';
+import { Arr, f32, i32, maxRelError, readFixture, relToMax } from '../targets/fixture_io';
 
 interface FastRcnnCase {
   name: string;

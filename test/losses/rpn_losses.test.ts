@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { rpnLosses } from '../../src/losses/rpn_losses';
-import { concatTargets } from '../../src/train/targets/concat';
-import { assignRpnTargets, sampleRpnLabels } from '../../src/train/targets/rpn_targets';
+import { concatTargets } from '../../src/targets/concat';
+import { assignRpnTargets, sampleRpnLabels } from '../../src/targets/rpn_targets';
 import { describeEachBackend } from '../support/backends';
-import { Arr, f32, maxRelError, readFixture, relToMax } from '../train/targets/fixture_io';
+import { Arr, f32, maxRelError, readFixture, relToMax } from '../targets/fixture_io';
 
 interface LossOnlyCase {
   name: string;

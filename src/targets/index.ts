@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { assignRpnTargets, sampleRpnLabels, selectRoiTrainingSamples, maskTargets, RPN_SAMPLER_OPTIONS } from './train/targets';
+ * import { assignRpnTargets, sampleRpnLabels, selectRoiTrainingSamples, maskTargets, RPN_SAMPLER_OPTIONS } from './targets';
  * const rpn = assignRpnTargets(anchors, gt);
  * const rpnLabels = sampleRpnLabels(rpn.labels, RPN_SAMPLER_OPTIONS, rng);
  * const roi = selectRoiTrainingSamples(proposals, gt, { rng });

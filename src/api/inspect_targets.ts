@@ -12,7 +12,7 @@
  * samples; M = 28 mask side.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { MaskRCNNModel } from '../api/model';
+import type { MaskRCNNModel } from './model';
 import { applyTrainTransforms, sampleTransformParams, type TrainTransformOptions } from '../data/transforms';
 import type { CocoTarget } from '../data/coco_dataset';
 import type { DecodedImage } from '../data/image_io';
@@ -20,12 +20,12 @@ import { fromMaskRowMajor } from '../data/mask/encode';
 import type { Rle } from '../data/mask/rle';
 import { FPN_LEVELS, type FpnLevel } from '../fpn/feature_pyramid_network';
 import { LOSS_NAMES, type LossName } from '../losses/names';
-import { nonCrowdIndices, pickBoxes } from '../train/targets/ground_truth';
-import { MASK_TARGET_SIZE } from '../train/targets/mask_targets';
-import { toTrainingBatch } from '../train/training_batch';
+import { nonCrowdIndices, pickBoxes } from '../targets/ground_truth';
+import { MASK_TARGET_SIZE } from '../targets/mask_targets';
+import { toTrainingBatch } from '../data/training_batch';
 import { Rng } from '../util/random';
-import { MaskRCNN } from './mask_rcnn';
-import { type DetailedTrainingTargets, prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOptions } from './training_losses';
+import { MaskRCNN } from '../model/mask_rcnn';
+import { type DetailedTrainingTargets, prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOptions } from '../model/training_losses';
 
 const WHERE = 'inspectTargets';
 

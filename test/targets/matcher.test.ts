@@ -1,4 +1,4 @@
-import { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS } from '../../../src/train/targets/matcher';
+import { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher, ROI_MATCHER_OPTIONS, RPN_MATCHER_OPTIONS } from '../../src/targets/matcher';
 import { Arr, f32, i32, readFixture } from './fixture_io';
 
 interface MatcherCase {

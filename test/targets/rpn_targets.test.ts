@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { assignRpnTargets, sampleRpnLabels } from '../../../src/train/targets/rpn_targets';
-import { RPN_SAMPLER_OPTIONS } from '../../../src/train/targets/balanced_sampler';
-import { Rng } from '../../../src/util/random';
-import { describeEachBackend } from '../../support/backends';
+import { assignRpnTargets, sampleRpnLabels } from '../../src/targets/rpn_targets';
+import { RPN_SAMPLER_OPTIONS } from '../../src/targets/balanced_sampler';
+import { Rng } from '../../src/util/random';
+import { describeEachBackend } from '../support/backends';
 import { Arr, f32, indicesWhere, maxRelError, readFixture, rows4 } from './fixture_io';
 
 interface TargetCase {

@@ -13,12 +13,12 @@ import { applyTrainTransforms, generateShapesDataset, sampleTransformParams, typ
 import { fromMaskRowMajor } from '../../src/data/mask/encode';
 import { registerWasmTrainingKernels } from '../../src/kernels/register';
 import { LOSS_NAMES } from '../../src/losses/names';
-import { inspectTargets, type InspectedTargets, type TargetAnnotations } from '../../src/model/inspect_targets';
+import { inspectTargets, type InspectedTargets, type TargetAnnotations } from '../../src/api/inspect_targets';
 import type { MaskRCNN, MaskRCNNConfig } from '../../src/model/mask_rcnn';
 import { computeTrainingLosses } from '../../src/model/training_losses';
-import { pairwiseIou } from '../../src/train/targets/pairwise_iou';
+import { pairwiseIou } from '../../src/targets/pairwise_iou';
 import { Trainer } from '../../src/train/trainer';
-import { toTrainingBatch } from '../../src/train/training_batch';
+import { toTrainingBatch } from '../../src/data/training_batch';
 import { Rng } from '../../src/util/random';
 import { useBackend } from '../support/backends';
 import { seededMaskRCNN } from '../support/seeded_model';

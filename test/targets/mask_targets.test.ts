@@ -1,5 +1,5 @@
-import { maskTargets, projectMasksOnBoxes } from '../../../src/train/targets/mask_targets';
-import { RoiTargets } from '../../../src/train/targets/roi_targets';
+import { maskTargets, projectMasksOnBoxes } from '../../src/targets/mask_targets';
+import { RoiTargets } from '../../src/targets/roi_targets';
 import { Arr, f32, i32, maxAbsDiff, readFixture, u8 } from './fixture_io';
 
 interface ProjectCase {

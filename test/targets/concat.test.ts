@@ -1,4 +1,4 @@
-import { concatTargets } from '../../../src/train/targets/concat';
+import { concatTargets } from '../../src/targets/concat';
 
 describe('concatTargets', () => {
   it('joins per-image arrays in image order, keeping the element type', () => {

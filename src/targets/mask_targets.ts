@@ -12,7 +12,7 @@
  * C++ kernel) to the mask data directly, one box at a time: targets are data, outside the tape,
  * and a large box's matrix on a full-image mask would be too big to build for all boxes at once.
  */
-import { buildRoiAlignPlan } from '../../roi/roi_align_plan';
+import { buildRoiAlignPlan } from '../roi/roi_align_plan';
 import { checkBoxArray } from './ground_truth';
 import { RoiTargets } from './roi_targets';
 

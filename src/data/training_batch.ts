@@ -6,7 +6,7 @@
  * Shapes: N samples, each H_i x W_i after resizing, padded to H x W (multiples of 32).
  */
 import * as tf from '@tensorflow/tfjs';
-import { padImages, type TrainingSample } from '../data';
+import { padImages, type TrainingSample } from '.';
 import type { TrainingBatch } from '../model/training_losses';
 
 /**

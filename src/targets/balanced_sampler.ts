@@ -10,7 +10,7 @@
  * candidates than its quota every candidate is taken and no random number is consumed: that
  * "take-all" regime is deterministic and is what the torchvision parity cases use.
  */
-import { Rng } from '../../util/random';
+import { Rng } from '../util/random';
 
 /** Batch size and positive share of a {@link sampleBalanced} call. */
 export interface SamplerOptions {

@@ -1,5 +1,5 @@
-import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, sampleBalanced } from '../../../src/train/targets/balanced_sampler';
-import { Rng } from '../../../src/util/random';
+import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, sampleBalanced } from '../../src/targets/balanced_sampler';
+import { Rng } from '../../src/util/random';
 import { Arr, i32, indicesWhere, readFixture, u8 } from './fixture_io';
 
 interface SamplerCase {

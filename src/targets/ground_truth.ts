@@ -11,7 +11,7 @@
  * do not reproduce. Match indices always refer to the caller's GT numbering, crowd included.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BoxCoder } from '../../boxes/box_coder';
+import { BoxCoder } from '../boxes/box_coder';
 import { BELOW_LOW_THRESHOLD, Matcher } from './matcher';
 import { pairwiseIou } from './pairwise_iou';
 

@@ -9,8 +9,8 @@
  * head's single threshold nothing is ignored. Regression targets use weights (10, 10, 5, 5).
  * Runs on data, outside the gradient tape.
  */
-import { BoxCoder, BoxCoderWeights, ROI_BOX_CODER_WEIGHTS } from '../../boxes/box_coder';
-import { Rng } from '../../util/random';
+import { BoxCoder, BoxCoderWeights, ROI_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
+import { Rng } from '../util/random';
 import { ROI_SAMPLER_OPTIONS, SamplerOptions, sampleBalanced } from './balanced_sampler';
 import { checkBoxArray, encodeRows, GroundTruth, matchToGroundTruth, nonCrowdIndices, pickBoxes } from './ground_truth';
 import { BETWEEN_THRESHOLDS, Matcher, MatcherOptions, ROI_MATCHER_OPTIONS } from './matcher';

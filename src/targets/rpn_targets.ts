@@ -8,8 +8,8 @@
  * IoU < 0.3) and -1 (ignored: in between). An image without (non-crowd) GT is all background.
  * Runs on data, outside the gradient tape.
  */
-import { BoxCoder, BoxCoderWeights, RPN_BOX_CODER_WEIGHTS } from '../../boxes/box_coder';
-import { Rng } from '../../util/random';
+import { BoxCoder, BoxCoderWeights, RPN_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
+import { Rng } from '../util/random';
 import { RPN_SAMPLER_OPTIONS, SamplerOptions, sampleBalanced } from './balanced_sampler';
 import { checkBoxArray, encodeRows, GroundTruth, matchToGroundTruth, nonCrowdIndices } from './ground_truth';
 import { BELOW_LOW_THRESHOLD, BETWEEN_THRESHOLDS, Matcher, MatcherOptions, RPN_MATCHER_OPTIONS } from './matcher';

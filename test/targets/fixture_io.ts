@@ -1,9 +1,9 @@
 /** Reads the JSON fixtures written by tools/make_target_cases.py (torchvision 0.14). */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeF32, maxRelError as relError, normRelError } from '../../support/errors';
+import { decodeF32, maxRelError as relError, normRelError } from '../support/errors';
 
-export { maxAbsDiff } from '../../support/errors';
+export { maxAbsDiff } from '../support/errors';
 
 /** Largest |a - e| / max(|e|, floor) over all entries; NaN anywhere makes it NaN. */
 export const maxRelError = (actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-12): number => relError(actual, expected, floor);
@@ -11,7 +11,7 @@ export const maxRelError = (actual: ArrayLike<number>, expected: ArrayLike<numbe
 /** Largest |a - e| relative to the largest |e| (the scale of a gradient). */
 export const relToMax = normRelError;
 
-export const FIXTURE_DIR = path.join(__dirname, '..', '..', 'fixtures', 'targets');
+export const FIXTURE_DIR = path.join(__dirname, '..', 'fixtures', 'targets');
 
 /** An array as the generator stores it: little-endian bytes in base64. */
 export interface Arr {

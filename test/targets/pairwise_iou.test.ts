@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { boxIou } from '../../../src/boxes/box_iou';
-import { pairwiseIou } from '../../../src/train/targets/pairwise_iou';
-import { Rng } from '../../../src/util/random';
-import { describeEachBackend } from '../../support/backends';
+import { boxIou } from '../../src/boxes/box_iou';
+import { pairwiseIou } from '../../src/targets/pairwise_iou';
+import { Rng } from '../../src/util/random';
+import { describeEachBackend } from '../support/backends';
 
 function randomBoxes(n: number, rng: Rng): Float32Array {
   const out = new Float32Array(n * 4);

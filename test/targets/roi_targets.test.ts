@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { selectRoiTrainingSamples } from '../../../src/train/targets/roi_targets';
-import { Rng } from '../../../src/util/random';
-import { describeEachBackend } from '../../support/backends';
+import { selectRoiTrainingSamples } from '../../src/targets/roi_targets';
+import { Rng } from '../../src/util/random';
+import { describeEachBackend } from '../support/backends';
 import { Arr, f32, i32, indicesWhere, maxRelError, readFixture, rows4 } from './fixture_io';
 
 interface RoiCase {
