@@ -124,7 +124,7 @@ export * from './train/train_config';
 export * from './train/checkpoint';
 export * from './train/heap_guard';
 export * from './train/optim';
-export * from './model/training_losses';
+export * from './model/training_forward';
 export * from './api/inspect_targets';
 export * from './losses';
 export * from './targets';

@@ -2,9 +2,9 @@
  * What Mask R-CNN is trained on, for one image: the transformed image, every anchor's label, the
  * anchors the RPN sampler drew, the proposals and the box-head samples with their targets, the
  * mask targets, and the five losses. It runs the trainer's own code: the loader's
- * `applyTrainTransforms`, `toTrainingBatch`, {@link prepareTrainingTargetsInDetail} (whose
- * `prepared` is what {@link prepareTrainingTargets} gives the trainer) and {@link trainingLosses},
- * so the losses are those of a training step on a batch of that one image with the same seed.
+ * `applyTrainTransforms`, `toTrainingBatch` and `MaskRCNN.trainingForward` (the step's forward,
+ * whose targets it shows), so the losses are those of a training step on a batch of that one
+ * image with the same seed.
  *
  * Shapes: G annotations; H x W the resized image (padded to Hp x Wp, multiples of 32); L = 5 FPN
  * levels, level l a Hl x Wl grid with Al = Hl * Wl * A anchors, T = sum Al; R proposals from the
@@ -25,7 +25,7 @@ import { MASK_TARGET_SIZE } from '../targets/mask_targets';
 import { toTrainingBatch } from '../data/training_batch';
 import { Rng } from '../util/random';
 import { MaskRCNN } from '../model/mask_rcnn';
-import { type DetailedTrainingTargets, prepareTrainingTargetsInDetail, trainingLosses, type TrainingLossOptions } from '../model/training_losses';
+import type { TrainingForwardOptions, TrainingTargets } from '../model/training_forward';
 
 const WHERE = 'inspectTargets';
 
@@ -301,7 +301,7 @@ const boxes2d = (a: Float32Array): tf.Tensor2D => tf.tensor2d(a, [a.length / 4, 
  * The image is transformed as the training loader does (normalised with the model's mean and
  * std, resized so the short side is `minSize`, long side at most `maxSize`, padded to 32), with no
  * random augmentation unless `options.augment` asks. The samplers draw from `new Rng(seed)`, so
- * with the same seed and weights `losses` equals `computeTrainingLosses` (and a trainer step with
+ * with the same seed and weights `losses` equals `network.trainingForward` (and a trainer step with
  * `seed`) on a batch of this image alone, bit for bit. Batch norms (`backboneNorm: 'batch'`) use
  * batch statistics as in a training step, and their running statistics do not move.
  *
@@ -349,7 +349,7 @@ export async function inspectTargets(
   const params = sampleTransformParams(new Rng(aug?.seed ?? 0), decoded.height, decoded.width, transform);
   const sample = applyTrainTransforms(decoded, target, params, transform);
 
-  const samplers: TrainingLossOptions = {
+  const samplers: TrainingForwardOptions = {
     rng: options.rng ?? new Rng(options.seed ?? 0),
     rpnBatchSizePerImage: options.rpnBatchSizePerImage,
     rpnPositiveFraction: options.rpnPositiveFraction,
@@ -359,12 +359,13 @@ export async function inspectTargets(
   const batch = toTrainingBatch([sample]); // images [1, Hp, Wp, 3]
   const body = network.backbone.body;
   let losses: Record<LossName, number>;
-  let detail: DetailedTrainingTargets;
-  // As the trainer's step: batch norms on batch statistics in both passes, nothing committed.
+  let detail: TrainingTargets;
+  // As the trainer's step: batch norms on batch statistics, nothing committed.
   body.setBatchNormTraining(true);
   try {
-    detail = await prepareTrainingTargetsInDetail(network, batch, samplers);
-    const l = trainingLosses(network, batch, detail.prepared);
+    const step = network.trainingForward(batch, samplers);
+    detail = step.targets;
+    const l = step.losses;
     losses = {} as Record<LossName, number>;
     for (const k of LOSS_NAMES) losses[k] = l[k].dataSync()[0];
     tf.dispose(Object.values(l));

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { padImages, type TrainingSample } from '.';
-import type { TrainingBatch } from '../model/training_losses';
+import type { TrainingBatch } from '../targets/training_batch';
 
 /**
  * A loader sample list as the model's training input: images padded to a multiple of 32

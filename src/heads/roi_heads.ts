@@ -1,12 +1,19 @@
 /**
- * The RoI heads of torchvision 0.14's Mask R-CNN at inference (`RoIHeads.forward` with
- * training off), given pooled features: RoIAlign runs outside, between {@link RoIHeads.detect}
- * and {@link RoIHeads.segment}, because the mask RoIs are the detections of the first step.
+ * The RoI heads of torchvision 0.14's Mask R-CNN: its two multi-scale RoIAlign poolers, the box
+ * branch and the mask branch.
  *
- * Shapes: N images, R = sum Ri proposals, D = sum Di detections, K classes, C channels (256).
+ * At inference (`RoIHeads.forward` with training off) the model pools between
+ * {@link RoIHeads.detect} and {@link RoIHeads.segment}, because the mask RoIs are the detections
+ * of the first step. In training ({@link RoIHeads.trainingForward}) the heads draw their samples
+ * among the proposals, pool them and compute the three RoI losses.
+ *
+ * Shapes: N images, R = sum Ri proposals, D = sum Di detections, K classes, C channels (256);
+ * S = sum Si drawn samples, P = sum Pi positive ones, M = 28.
  *   detect:   boxFeatures [R, 7, 7, C] + proposals [Ri, 4] -> per image boxes [Di, 4],
  *             scores [Di], labels [Di]
  *   segment:  maskFeatures [D, 14, 14, C] + labels [D] -> probabilities [D, 28, 28]
+ *   training: proposals [Ri * 4] + ground truth -> samples [Si * 4] -> box features [S, 7, 7, C],
+ *             mask features [P, 14, 14, C] -> loss_classifier, loss_box_reg, loss_mask
  */
 import * as tf from '@tensorflow/tfjs';
 import { TorchLayer, type TorchLayerArgs } from '../nn/torch_layer';
@@ -20,6 +27,17 @@ import {
   type ResolvedDetectionOptions,
 } from '../postprocess/detections';
 import { maskrcnnInference } from '../postprocess/mask_inference';
+import { fastRcnnLoss } from '../losses/roi_losses';
+import { maskRcnnLoss } from '../losses/mask_loss';
+import type { Losses } from '../losses/names';
+import type { FpnFeatures } from '../fpn/feature_pyramid_network';
+import { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
+import { checkSamplerOptions, ROI_SAMPLER_OPTIONS, type SamplerOptions } from '../targets/balanced_sampler';
+import { concatTargets } from '../targets/concat';
+import { maskTargets, type MaskTargets } from '../targets/mask_targets';
+import { selectRoiTrainingSamples, type RoiTargets } from '../targets/roi_targets';
+import type { TrainingTarget } from '../targets/training_batch';
+import type { Rng } from '../util/random';
 import { BoxHead } from './box_head';
 import { BoxPredictor, type BoxPredictorOutput } from './box_predictor';
 import { MaskHead } from './mask_head';
@@ -44,7 +62,54 @@ export interface RoIHeadsArgs extends TorchLayerArgs {
 }
 
 /**
- * Box head, box predictor, mask head and mask predictor under torchvision's keys
+ * Options of {@link RoIHeads.trainingForward}; defaults are torchvision's.
+ *
+ * @example
+ * ```ts
+ * const o: RoiTrainingOptions = { sampler: { batchSizePerImage: 512, positiveFraction: 0.25 }, rng: new Rng(1) };
+ * ```
+ */
+export interface RoiTrainingOptions {
+  /** Proposals drawn per image and their largest foreground fraction. Default 512, 0.25. */
+  readonly sampler?: SamplerOptions;
+  /** Random source of the sampler; needed unless every candidate fits in the draw. */
+  readonly rng?: Rng;
+}
+
+/**
+ * One image's RoI-head targets in a training step.
+ *
+ * @example
+ * ```ts
+ * image.roi.labels;      // Int32Array [Si]: classes of the drawn samples, 0 background
+ * image.masks.targets;   // Float32Array [Pi * 28 * 28]: the positive samples' mask targets
+ * ```
+ */
+export interface RoiImageTargets {
+  /** The drawn samples among the proposals and the appended GT boxes. */
+  readonly roi: RoiTargets;
+  /** The positive samples and their mask targets. */
+  readonly masks: MaskTargets;
+}
+
+/**
+ * What {@link RoIHeads.trainingForward} gives: the losses (tensors, the caller's) and the
+ * targets as data.
+ *
+ * @example
+ * ```ts
+ * const { losses, images } = roiHeads.trainingForward(features, proposals, sizes, targets, { rng });
+ * ```
+ */
+export interface RoiTrainingOutputs {
+  /** `loss_classifier`, `loss_box_reg` and `loss_mask`. */
+  readonly losses: Losses<'loss_classifier' | 'loss_box_reg' | 'loss_mask'>;
+  /** One entry per image. */
+  readonly images: readonly RoiImageTargets[];
+}
+
+/**
+ * The RoI poolers, box head, box predictor, mask head and mask predictor; weights under torchvision's keys
  * (`box_head.fc6.weight` ... `mask_predictor.mask_fcn_logits.bias`, prefix `roi_heads.`).
  *
  * @example
@@ -62,9 +127,16 @@ export class RoIHeads extends TorchLayer {
   readonly maskHead: MaskHead;
   readonly maskPredictor: MaskPredictor;
   readonly detectionOptions: ResolvedDetectionOptions;
+  /** RoIAlign of the box branch: `[R, 7, 7, C]` from levels '0'-'3' (no weights). */
+  readonly boxRoiPool: MultiScaleRoIAlign;
+  /** RoIAlign of the mask branch: `[D, 14, 14, C]` from levels '0'-'3' (no weights). */
+  readonly maskRoiPool: MultiScaleRoIAlign;
 
   constructor(args: RoIHeadsArgs = {}) {
     super({ name: args.name });
+    const featmapNames = ['0', '1', '2', '3'];
+    this.boxRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: args.boxResolution ?? 7, samplingRatio: 2 });
+    this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
     const c = args.inChannels ?? 256;
     const f = args.representationSize ?? 1024;
     this.detectionOptions = resolveDetectionOptions(args.detection, 'RoIHeads');
@@ -157,4 +229,59 @@ export class RoIHeads extends TorchLayer {
       logits.dispose();
     }
   }
+
+  /**
+   * The RoI heads of a training step (torchvision's `RoIHeads.forward` with targets): per image
+   * the ground-truth boxes join the proposals, every candidate is matched and a balanced sample
+   * drawn (image by image, from `options.rng`); the samples are pooled and classified, the
+   * positive ones segmented, and the three losses computed. Targets are data, so no gradient
+   * flows into the boxes. Synchronous, so that it runs inside `tf.variableGrads`.
+   *
+   * An image without ground truth adds only background samples; a batch with no positive gives
+   * `loss_box_reg = loss_mask = 0`, never NaN.
+   *
+   * @param features `[N, Hl, Wl, C]` per FPN level.
+   * @param proposals Per image `[Ri * 4]` xyxy proposals in resized-image pixels (detached).
+   * @param imageSizes `[height, width]` of each resized image before padding.
+   * @param targets Each image's ground truth, masks included.
+   * @returns The three losses (the caller owns them) and each image's targets as data.
+   */
+  trainingForward(
+    features: FpnFeatures,
+    proposals: readonly Float32Array[],
+    imageSizes: readonly ImageSizeHW[],
+    targets: readonly TrainingTarget[],
+    options: RoiTrainingOptions = {},
+  ): RoiTrainingOutputs {
+    const where = 'RoIHeads.trainingForward';
+    if (proposals.length !== targets.length || imageSizes.length !== targets.length) {
+      throw new Error(`Error in ${where}: proposals (${proposals.length}), imageSizes (${imageSizes.length}) and targets (${targets.length}) must have one entry per image`);
+    }
+    const sampler = options.sampler ?? ROI_SAMPLER_OPTIONS;
+    checkSamplerOptions(sampler, where);
+    const images = targets.map((t, i): RoiImageTargets => {
+      const roi = selectRoiTrainingSamples(proposals[i], t, { sampler, rng: options.rng });
+      return { roi, masks: maskTargets(roi, t.masks) };
+    });
+    const losses = tf.tidy(() => {
+      const boxFeatures = this.boxRoiPool.forward(features, boxTensors(images.map((d) => d.roi.proposals)), imageSizes); // [S, 7, 7, C]
+      const { classLogits, boxRegression } = this.predictBoxes(boxFeatures); // [S, K], [S, 4K]
+      const box = fastRcnnLoss(
+        classLogits,
+        boxRegression,
+        concatTargets(images.map((d) => d.roi.labels)),
+        concatTargets(images.map((d) => d.roi.regressionTargets)),
+      );
+      const maskFeatures = this.maskRoiPool.forward(features, boxTensors(images.map((d) => d.masks.proposals)), imageSizes); // [P, 14, 14, C]
+      const maskLogits = this.predictMasks(maskFeatures); // [P, 28, 28, K]
+      const mask = maskRcnnLoss(maskLogits, concatTargets(images.map((d) => d.masks.labels)), concatTargets(images.map((d) => d.masks.targets)));
+      return { ...box, ...mask };
+    });
+    return { losses, images };
+  }
+}
+
+/** `[Ri * 4]` data per image -> `[Ri, 4]` tensors (constants: no gradient flows into boxes). */
+function boxTensors(boxes: readonly Float32Array[]): tf.Tensor2D[] {
+  return boxes.map((b) => tf.tensor2d(b, [b.length / 4, 4]));
 }

@@ -6,6 +6,9 @@
  * Shapes: N images of sizes Hi x Wi; batch [N, H, W, 3] (resized, padded to a multiple of 32);
  * FPN levels '0'..'pool' [N, H/4 .. H/64, W/4 .. W/64, C] (C = fpnChannels, 256); P proposals per image;
  * D detections per image (boxes [D, 4] in original pixels); masks one crop per detection.
+ *
+ * Inference ({@link MaskRCNN.forward}, {@link MaskRCNN.stages}) and training
+ * ({@link MaskRCNN.trainingForward}) run the same stage objects: `backbone`, `rpn`, `roiHeads`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackboneWithFpn } from '../backbone/backbone_with_fpn';
@@ -17,11 +20,21 @@ import { TorchLayer, TorchLayerArgs, withInitializationSeed } from '../nn/torch_
 import { DetectionOptions, disposeDetections, ImageDetections } from '../postprocess/detections';
 import { MaskCrop, pasteMasks } from '../postprocess/paste_masks';
 import { resizeBoxes } from '../postprocess/resize_boxes';
-import { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
+import type { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
+import { RPN_SAMPLER_OPTIONS, ROI_SAMPLER_OPTIONS } from '../targets/balanced_sampler';
 import { RegionProposalNetwork, RegionProposalNetworkOptions } from '../rpn/region_proposal_network';
 import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '../transform/generalized_rcnn_transform';
 import { StageClock } from './stage_clock';
 import type { StageRecorder } from './stage_recorder';
+import {
+  checkGivenProposals,
+  checkTrainingBatch,
+  trainingSamplers,
+  type TrainingBatch,
+  type TrainingForward,
+  type TrainingForwardOptions,
+  type TrainingTargets,
+} from './training_forward';
 
 /** Configuration of {@link MaskRCNN}; every field defaults to maskrcnn_resnet50_fpn's. */
 export interface MaskRCNNConfig {
@@ -107,17 +120,12 @@ export class MaskRCNN extends TorchLayer {
   readonly transform: GeneralizedRCNNTransform;
   readonly backbone: BackboneWithFpn;
   readonly rpn: RegionProposalNetwork;
-  readonly boxRoiPool: MultiScaleRoIAlign;
-  readonly maskRoiPool: MultiScaleRoIAlign;
   readonly roiHeads: RoIHeads;
 
   constructor(config: MaskRCNNConfig = {}, args: TorchLayerArgs = {}) {
     super({ name: args.name });
     this.config = config;
     this.transform = new GeneralizedRCNNTransform(config.transform);
-    const featmapNames = ['0', '1', '2', '3'];
-    this.boxRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 7, samplingRatio: 2 });
-    this.maskRoiPool = new MultiScaleRoIAlign({ featmapNames, outputSize: 14, samplingRatio: 2 });
     const layers = () => {
       const channels = config.fpnChannels ?? 256;
       const backbone = new BackboneWithFpn({ depth: config.depth, trainableLayers: config.trainableBackboneLayers, norm: config.backboneNorm, outChannels: channels });
@@ -143,6 +151,57 @@ export class MaskRCNN extends TorchLayer {
   /** Classes including the background. */
   get numClasses(): number {
     return this.roiHeads.numClasses;
+  }
+
+  /** RoIAlign of the box branch (the RoI heads'). */
+  get boxRoiPool(): MultiScaleRoIAlign {
+    return this.roiHeads.boxRoiPool;
+  }
+
+  /** RoIAlign of the mask branch (the RoI heads'). */
+  get maskRoiPool(): MultiScaleRoIAlign {
+    return this.roiHeads.maskRoiPool;
+  }
+
+  /**
+   * A training step's forward, as torchvision's `model.train(); model(images, targets)`: the five
+   * losses from one pass through the same stages as inference (see `training_forward.ts`). The
+   * batch is already transformed (`toTrainingBatch`). Synchronous: call it inside
+   * `tf.variableGrads` to get gradients, or alone for a validation loss. The RPN uses its
+   * training settings (`rpn.selection(true)`); the samplers draw from `options.rng`, the RPN's
+   * for every image, then the RoI heads' (torchvision's order).
+   *
+   * @returns The losses (the caller owns the scalars) and the targets, as data.
+   *
+   * @example
+   * ```ts
+   * const { value, grads } = tf.variableGrads(() => tf.addN(Object.values(model.trainingForward(batch, { rng }).losses)) as tf.Scalar);
+   * ```
+   */
+  trainingForward(batch: TrainingBatch, options: TrainingForwardOptions = {}): TrainingForward {
+    const where = 'MaskRCNN.trainingForward';
+    checkTrainingBatch(batch, where);
+    const [n, height, width] = batch.images.shape;
+    if (options.proposals !== undefined) checkGivenProposals(options.proposals, n, where);
+    const samplers = trainingSamplers(options, { rpn: RPN_SAMPLER_OPTIONS, roi: ROI_SAMPLER_OPTIONS });
+    let targets: TrainingTargets | undefined;
+    const losses = tf.tidy(() => {
+      const features = this.backbone.forward(batch.images); // C2-C5 -> P2-P6, once per step
+      const rpn = this.rpn.trainingForward(features, batch.imageSizes, [height, width], batch.targets, {
+        sampler: samplers.rpn,
+        rng: options.rng,
+        selectProposals: options.proposals === undefined,
+      }); // head, detached proposals, anchor targets, two losses
+      const proposals = options.proposals ?? (rpn.proposals ?? []).map((p) => p.boxes);
+      const roi = this.roiHeads.trainingForward(features, proposals, batch.imageSizes, batch.targets, { sampler: samplers.roi, rng: options.rng }); // samples, heads, three losses
+      targets = {
+        gridSizes: rpn.gridSizes,
+        levelAnchors: rpn.levelAnchors,
+        images: roi.images.map((r, i) => ({ ...r, rpn: rpn.images[i].targets, rpnSampledLabels: rpn.images[i].sampledLabels, proposals: proposals[i] })),
+      };
+      return { ...rpn.losses, ...roi.losses };
+    });
+    return { losses, targets: targets as TrainingTargets };
   }
 
   /**

@@ -110,6 +110,22 @@ export function checkProposalSelection(s: ProposalSelection, where = 'selectProp
 }
 
 /**
+ * One image's proposals as data (see {@link selectProposalsAsData}).
+ *
+ * @example
+ * ```ts
+ * const [first] = selectProposalsAsData(objectness, deltas, anchors, sizes, selection);
+ * first.boxes.length / 4; // P proposals of the first image
+ * ```
+ */
+export interface ProposalData {
+  /** `[P*4]` xyxy boxes in resized-image pixels, by decreasing score. */
+  readonly boxes: Float32Array;
+  /** `[P]` sigmoid objectness of each box. */
+  readonly scores: Float32Array;
+}
+
+/**
  * Selects the proposals of every image from per-level head outputs and anchors.
  *
  * Async because NMS runs on the CPU after `data()`; no tensor is left behind.
@@ -138,6 +154,85 @@ export async function selectProposals(
   boxCoder: BoxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS),
   onCandidates?: ProposalRecorder,
 ): Promise<SelectedProposals> {
+  const c = candidateTensors(objectness, deltas, anchors, imageSizes, selection, boxCoder, onCandidates !== undefined);
+  if (c === undefined) return { boxes: [], scores: [] };
+  let read: CandidateData;
+  try {
+    const [boxes, scores] = (await Promise.all([c.boxes.data(), c.scores.data()])) as [Float32Array, Float32Array];
+    read = { boxes, scores, anchorIndices: c.anchorIndices === undefined ? undefined : ((await c.anchorIndices.data()) as Int32Array) };
+  } finally {
+    tf.dispose([c.boxes, c.scores, c.anchorIndices]);
+  }
+  const picked = pickProposals(read, c.perLevel, imageSizes.length, selection, onCandidates);
+  return { boxes: picked.map((p) => tf.tensor2d(p.boxes, [p.scores.length, 4])), scores: picked.map((p) => tf.tensor1d(p.scores)) };
+}
+
+/**
+ * {@link selectProposals} as a synchronous function returning data: the training step's
+ * proposal selection, which runs inside `tf.variableGrads` (a tape cannot await). Reading the
+ * candidates back as data detaches the proposals from the gradient, as torchvision's
+ * `proposals.detach()` does. Same arguments and same proposals as {@link selectProposals}; it
+ * blocks on the read-back (`dataSync`), so inference uses the async form.
+ *
+ * @example
+ * ```ts
+ * const proposals = selectProposalsAsData(objectness, deltas, anchors, sizes, rpn.selection(true));
+ * proposals[0].boxes; // Float32Array [P*4]
+ * ```
+ */
+export function selectProposalsAsData(
+  objectness: readonly tf.Tensor4D[],
+  deltas: readonly tf.Tensor4D[],
+  anchors: readonly Float32Array[],
+  imageSizes: ReadonlyArray<readonly [number, number]>,
+  selection: ProposalSelection,
+  boxCoder: BoxCoder = new BoxCoder(RPN_BOX_CODER_WEIGHTS),
+  onCandidates?: ProposalRecorder,
+): ProposalData[] {
+  const c = candidateTensors(objectness, deltas, anchors, imageSizes, selection, boxCoder, onCandidates !== undefined);
+  if (c === undefined) return [];
+  try {
+    const read: CandidateData = {
+      boxes: c.boxes.dataSync() as Float32Array,
+      scores: c.scores.dataSync() as Float32Array,
+      anchorIndices: c.anchorIndices?.dataSync() as Int32Array | undefined,
+    };
+    return pickProposals(read, c.perLevel, imageSizes.length, selection, onCandidates);
+  } finally {
+    tf.dispose([c.boxes, c.scores, c.anchorIndices]);
+  }
+}
+
+/** The pre-NMS candidates of a batch as tensors: `[N, T, 4]` boxes, `[N, T]` scores and anchor indices. */
+interface CandidateTensors {
+  readonly boxes: tf.Tensor3D;
+  readonly scores: tf.Tensor2D;
+  /** Only when a recorder asked for the candidates. */
+  readonly anchorIndices?: tf.Tensor2D;
+  /** kl candidates of each level. */
+  readonly perLevel: readonly number[];
+}
+
+/** {@link CandidateTensors} read back. */
+interface CandidateData {
+  readonly boxes: Float32Array;
+  readonly scores: Float32Array;
+  readonly anchorIndices?: Int32Array;
+}
+
+/**
+ * The tensor half of the selection: per level the kl best logits, their anchors decoded, sigmoid,
+ * clipped to each image. Undefined for an empty batch.
+ */
+function candidateTensors(
+  objectness: readonly tf.Tensor4D[],
+  deltas: readonly tf.Tensor4D[],
+  anchors: readonly Float32Array[],
+  imageSizes: ReadonlyArray<readonly [number, number]>,
+  selection: ProposalSelection,
+  boxCoder: BoxCoder,
+  withIndices: boolean,
+): CandidateTensors | undefined {
   checkProposalSelection(selection);
   if (objectness.length !== deltas.length || objectness.length !== anchors.length) {
     throw new Error(
@@ -155,13 +250,11 @@ export async function selectProposals(
     }
     return h * w * a;
   });
-  if (n === 0) return { boxes: [], scores: [] };
+  if (n === 0) return undefined;
   const perLevel = numAnchors.map((m) => Math.min(selection.preNmsTopN, m));
   const total = perLevel.reduce((s, k) => s + k, 0);
 
-  // Tensor part: top-k per level, decode, sigmoid, clip. [N, T, 4] boxes and [N, T] scores
-  // (and, for a recorder, [N, T] anchor indices).
-  const [boxesT, scoresT, indicesT] = tf.tidy(() => {
+  const [boxes, scores, anchorIndices] = tf.tidy(() => {
     const boxesPerLevel: tf.Tensor3D[] = [];
     const scoresPerLevel: tf.Tensor2D[] = [];
     const indicesPerLevel: tf.Tensor2D[] = [];
@@ -181,24 +274,29 @@ export async function selectProposals(
       const decoded = boxCoder.decode(selDeltas, selAnchors); // [N*kl, 1, 4]
       boxesPerLevel.push(tf.reshape(decoded, [n, k, 4])); // [N*kl, 1, 4] -> [N, kl, 4]
       scoresPerLevel.push(tf.sigmoid(values));
-      if (onCandidates) indicesPerLevel.push(indices);
+      if (withIndices) indicesPerLevel.push(indices);
     });
-    const recorded = (t: () => tf.Tensor2D): tf.Tensor2D[] => (onCandidates ? [t()] : []);
+    const recorded = (t: () => tf.Tensor2D): tf.Tensor2D[] => (withIndices ? [t()] : []);
     if (total === 0) return [tf.zeros([n, 0, 4]), tf.zeros([n, 0]), ...recorded(() => tf.zeros([n, 0], 'int32'))];
-    const boxes = tf.concat(boxesPerLevel, 1); // [N, T, 4]
-    const clipped = tf.stack(tf.unstack(boxes, 0).map((b, i) => clipBoxesToImage(b, imageSizes[i]))); // [N, T, 4]
+    const all = tf.concat(boxesPerLevel, 1); // [N, T, 4]
+    const clipped = tf.stack(tf.unstack(all, 0).map((b, i) => clipBoxesToImage(b, imageSizes[i]))); // [N, T, 4]
     return [clipped, tf.concat(scoresPerLevel, 1), ...recorded(() => tf.concat(indicesPerLevel, 1))];
-  });
-  let boxData: Float32Array;
-  let scoreData: Float32Array;
-  let indexData: Int32Array | undefined;
-  try {
-    [boxData, scoreData] = (await Promise.all([boxesT.data(), scoresT.data()])) as [Float32Array, Float32Array];
-    if (indicesT !== undefined) indexData = (await indicesT.data()) as Int32Array;
-  } finally {
-    tf.dispose([boxesT, scoresT, indicesT]);
-  }
+  }) as [tf.Tensor3D, tf.Tensor2D, tf.Tensor2D | undefined];
+  return { boxes, scores, anchorIndices, perLevel };
+}
 
+/**
+ * The data half of the selection, image by image: drop small boxes and low scores, NMS per
+ * level, keep the best postNmsTopN; tell a recorder every candidate's fate.
+ */
+function pickProposals(
+  read: CandidateData,
+  perLevel: readonly number[],
+  n: number,
+  selection: ProposalSelection,
+  onCandidates: ProposalRecorder | undefined,
+): ProposalData[] {
+  const total = perLevel.reduce((s, k) => s + k, 0);
   const levelOf = new Int32Array(total);
   let offset = 0;
   perLevel.forEach((k, l) => {
@@ -206,11 +304,10 @@ export async function selectProposals(
     offset += k;
   });
 
-  const outBoxes: tf.Tensor2D[] = [];
-  const outScores: tf.Tensor1D[] = [];
+  const out: ProposalData[] = [];
   for (let i = 0; i < n; i++) {
-    const boxes = boxData.subarray(i * total * 4, (i + 1) * total * 4);
-    const scores = scoreData.subarray(i * total, (i + 1) * total);
+    const boxes = read.boxes.subarray(i * total * 4, (i + 1) * total * 4);
+    const scores = read.scores.subarray(i * total, (i + 1) * total);
     const threshold = Math.fround(selection.scoreThresh);
     const large = removeSmallBoxes(boxes, selection.minSize);
     const candidates = Array.from(large).filter((j) => scores[j] >= threshold);
@@ -230,20 +327,19 @@ export async function selectProposals(
       kBoxes.set(cBoxes.subarray(4 * r, 4 * r + 4), 4 * p);
       kScores[p] = cScores[r];
     });
-    outBoxes.push(tf.tensor2d(kBoxes, [keep.length, 4]));
-    outScores.push(tf.tensor1d(kScores));
-    if (onCandidates && indexData !== undefined) {
+    out.push({ boxes: kBoxes, scores: kScores });
+    if (onCandidates && read.anchorIndices !== undefined) {
       const fates = proposalFates(total, large, candidates, survivors, keep.length);
       onCandidates(i, {
         boxes: boxes.slice(),
         scores: scores.slice(),
         levels: levelOf.slice(),
-        anchorIndices: indexData.slice(i * total, (i + 1) * total),
+        anchorIndices: read.anchorIndices.slice(i * total, (i + 1) * total),
         ...fates,
       });
     }
   }
-  return { boxes: outBoxes, scores: outScores };
+  return out;
 }
 
 /**

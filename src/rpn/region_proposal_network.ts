@@ -8,16 +8,24 @@
  *   anchors      [Hl*Wl*A, 4] per level, shared by the batch
  *   proposals    [P, 4] per image (xyxy, resized-image pixels), P <= postNmsTopN
  *
- * Training-time anchor matching, sampling and losses are not part of this file yet.
+ * In training ({@link RegionProposalNetwork.trainingForward}) the same head and anchors also give
+ * each anchor's target, a balanced sample per image and the two RPN losses; T = sum Hl*Wl*A.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from '../boxes/box_coder';
 import { TorchLayer, type TorchLayerArgs } from '../nn/torch_layer';
 import { AnchorGenerator, DEFAULT_ANCHOR_SIZES, DEFAULT_ASPECT_RATIOS } from './anchor_generator';
-import { checkProposalSelection, selectProposals, type ProposalRecorder, type ProposalSelection } from './proposals';
+import { checkProposalSelection, selectProposals, selectProposalsAsData, type ProposalData, type ProposalRecorder, type ProposalSelection } from './proposals';
 import { RPNHead } from './rpn_head';
 import { FPN_LEVELS, type FpnFeatures } from '../fpn/feature_pyramid_network';
+import { rpnLosses } from '../losses/rpn_losses';
+import type { Losses } from '../losses/names';
+import { checkSamplerOptions, RPN_SAMPLER_OPTIONS, type SamplerOptions } from '../targets/balanced_sampler';
+import { concatTargets } from '../targets/concat';
+import type { GroundTruth } from '../targets/ground_truth';
+import { assignRpnTargets, sampleRpnLabels, type RpnTargets } from '../targets/rpn_targets';
+import type { Rng } from '../util/random';
 
 
 /** A setting with one value while training and another while testing (torchvision's dicts). */
@@ -110,6 +118,60 @@ export interface RpnLevelOutputs {
   readonly anchors: readonly Float32Array[];
   /** `[Hl, Wl]` of each level. */
   readonly gridSizes: ReadonlyArray<readonly [number, number]>;
+}
+
+/**
+ * Options of {@link RegionProposalNetwork.trainingForward}; defaults are torchvision's.
+ *
+ * @example
+ * ```ts
+ * const o: RpnTrainingOptions = { sampler: { batchSizePerImage: 256, positiveFraction: 0.5 }, rng: new Rng(1) };
+ * ```
+ */
+export interface RpnTrainingOptions {
+  /** Anchors drawn per image and their largest foreground fraction. Default 256, 0.5. */
+  readonly sampler?: SamplerOptions;
+  /** Random source of the sampler; needed unless every candidate fits in the draw. */
+  readonly rng?: Rng;
+  /** Whether to select proposals (false when the RoI heads train on given ones). Default true. */
+  readonly selectProposals?: boolean;
+}
+
+/**
+ * One image's RPN targets in a training step.
+ *
+ * @example
+ * ```ts
+ * image.sampledLabels.filter((l) => l === 1).length; // foreground anchors drawn
+ * ```
+ */
+export interface RpnImageTargets {
+  /** Every anchor's matcher label, matched GT and regression target, before sampling (`[T]`). */
+  readonly targets: RpnTargets;
+  /** `[T]` after the sampler: 1 drawn foreground, 0 drawn background, -1 not drawn. */
+  readonly sampledLabels: Float32Array;
+}
+
+/**
+ * What {@link RegionProposalNetwork.trainingForward} gives: the losses (tensors, the caller's)
+ * and everything else as data.
+ *
+ * @example
+ * ```ts
+ * const { losses, proposals } = rpn.trainingForward(features, sizes, [h, w], gts, { rng });
+ * ```
+ */
+export interface RpnTrainingOutputs {
+  /** `loss_objectness` and `loss_rpn_box_reg`. */
+  readonly losses: Losses<'loss_objectness' | 'loss_rpn_box_reg'>;
+  /** Per image the proposals with the training settings, detached; undefined when not selected. */
+  readonly proposals: readonly ProposalData[] | undefined;
+  /** `[Hl, Wl]` of each level. */
+  readonly gridSizes: ReadonlyArray<readonly [number, number]>;
+  /** Per level `[Al * 4]` xyxy anchors (the same for every image); T = sum Al, level-major. */
+  readonly levelAnchors: readonly Float32Array[];
+  /** One entry per image. */
+  readonly images: readonly RpnImageTargets[];
 }
 
 /**
@@ -211,6 +273,63 @@ export class RegionProposalNetwork extends TorchLayer {
     } catch (e) {
       tf.dispose([objectness, deltas]);
       throw e;
+    }
+  }
+
+  /**
+   * The RPN of a training step (torchvision's `forward` with targets): the head runs once; the
+   * proposals, selected with the training settings, are read back as data and so detached, as
+   * torchvision detaches them; every anchor is matched to the ground truth, a balanced sample is
+   * drawn per image (image by image, from `options.rng`), and the two RPN losses are computed on
+   * it. Synchronous, so that it runs inside `tf.variableGrads` with the rest of the step.
+   *
+   * @param features `[N, Hl, Wl, C]` per FPN level.
+   * @param imageSizes `[height, width]` of each resized image before padding.
+   * @param batchShape `[H, W]` of the padded batch.
+   * @param targets Each image's ground truth (boxes in resized-image pixels; crowd boxes dropped).
+   * @returns The two losses (the caller owns them) and the targets and proposals as data.
+   */
+  trainingForward(
+    features: FpnFeatures,
+    imageSizes: ReadonlyArray<readonly [number, number]>,
+    batchShape: readonly [number, number],
+    targets: readonly GroundTruth[],
+    options: RpnTrainingOptions = {},
+  ): RpnTrainingOutputs {
+    const levels = this.checkInputs(features, imageSizes, batchShape);
+    const n = levels[0].shape[0];
+    if (targets.length !== n) {
+      throw new Error(`Error in RegionProposalNetwork.trainingForward: targets must have one entry per image (${n}), got ${targets.length}`);
+    }
+    const sampler = options.sampler ?? RPN_SAMPLER_OPTIONS;
+    checkSamplerOptions(sampler, 'RegionProposalNetwork.trainingForward');
+    const gridSizes = levels.map((f) => [f.shape[1], f.shape[2]] as [number, number]);
+    const levelAnchors = this.anchorGenerator.anchors(gridSizes, batchShape);
+    const { objectness, deltas } = this.head.forward(levels);
+    try {
+      const proposals =
+        options.selectProposals === false
+          ? undefined
+          : selectProposalsAsData(objectness, deltas, levelAnchors, imageSizes, this.selection(true), this.boxCoder);
+      const anchors = concatTargets(levelAnchors); // L x [Al * 4] -> [T * 4]
+      const images = targets.map((gt): RpnImageTargets => {
+        const t = assignRpnTargets(anchors, gt);
+        return { targets: t, sampledLabels: sampleRpnLabels(t.labels, sampler, options.rng) };
+      });
+      const losses = tf.tidy(() => {
+        // torchvision's concat_box_prediction_layers: image-major, then level, then (h, w, a).
+        const logits = tf.concat(objectness.map((o) => tf.reshape(o, [n, -1])), 1); // [N, Hl, Wl, A] -> [N, Hl*Wl*A]; -> [N, T]
+        const predicted = tf.concat(deltas.map((d) => tf.reshape(d, [n, -1, 4])), 1); // [N, Hl, Wl, A*4] -> [N, Hl*Wl*A, 4]; -> [N, T, 4]
+        return rpnLosses(
+          tf.reshape(logits, [-1]), // [N, T] -> [N*T]
+          tf.reshape(predicted, [-1, 4]), // [N, T, 4] -> [N*T, 4]
+          concatTargets(images.map((d) => d.sampledLabels)),
+          concatTargets(images.map((d) => d.targets.regressionTargets)),
+        );
+      });
+      return { losses, proposals, gridSizes, levelAnchors, images };
+    } finally {
+      tf.dispose([objectness, deltas]);
     }
   }
 

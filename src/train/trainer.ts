@@ -1,7 +1,7 @@
 /**
  * The training loop: torchvision's detection reference `train_one_epoch`, assembled from the
- * tested units. Per step: loader batch -> {@link toTrainingBatch} batch -> targets (outside the tape) ->
- * `tf.variableGrads` of the summed losses -> finite check -> optional clipping -> optimizer step
+ * tested units. Per step: loader batch -> {@link toTrainingBatch} batch -> `tf.variableGrads` of
+ * the summed losses of `MaskRCNN.trainingForward` (one pass) -> finite check -> optional clipping -> optimizer step
  * -> schedule -> heap check -> progress, with checkpoints every N steps that hold everything a
  * resumed run needs to equal an uninterrupted one: weights, optimizer slots, schedule iteration,
  * sampler RNG, and the loader position (epoch, batch), which the loader replays exactly because
@@ -20,7 +20,6 @@ import type { BackendRequest } from '../backend';
 import { CocoDataset, DataLoader, loadCocoDataset, type TrainingSample } from '../data';
 import { LOSS_NAMES, type LossName, type Losses } from '../losses/names';
 import { MaskRCNN, type MaskRCNNConfig } from '../model/mask_rcnn';
-import { prepareTrainingTargets, trainingLosses } from '../model/training_losses';
 import { withoutInitialization } from '../nn/torch_layer';
 import { Rng } from '../util/random';
 import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
@@ -450,21 +449,21 @@ export class Trainer {
     let grads: tf.NamedTensorMap | undefined;
     let value: tf.Scalar | undefined;
     let clippedGrads: tf.Tensor[] = [];
-    // Batch norms (backboneNorm 'batch') use batch statistics in both passes of the step, and
-    // their running statistics move only when the step is applied.
+    // Batch norms (backboneNorm 'batch') use batch statistics in the step, and their running
+    // statistics move only when the step is applied.
     const body = this.model.network.backbone.body;
     body.setBatchNormTraining(true);
     try {
-      const prepared = await prepareTrainingTargets(this.model.network, batch, {
-        rng: this.rng,
-        rpnBatchSizePerImage: c.rpnBatchSizePerImage,
-        roiBatchSizePerImage: c.roiBatchSizePerImage,
-        rpnPositiveFraction: c.rpnPositiveFraction,
-        roiPositiveFraction: c.roiPositiveFraction,
-      });
       this.schedule.apply(this.optimizer);
+      // One forward through the model's own stages, proposals and targets read as data inside it.
       ({ value, grads } = tf.variableGrads(() => {
-        const l = trainingLosses(this.model.network, batch, prepared);
+        const l = this.model.network.trainingForward(batch, {
+          rng: this.rng,
+          rpnBatchSizePerImage: c.rpnBatchSizePerImage,
+          roiBatchSizePerImage: c.roiBatchSizePerImage,
+          rpnPositiveFraction: c.rpnPositiveFraction,
+          roiPositiveFraction: c.roiPositiveFraction,
+        }).losses;
         kept = l;
         for (const k of LOSS_NAMES) tf.keep(l[k]);
         return tf.addN(LOSS_NAMES.map((k) => l[k])) as tf.Scalar;

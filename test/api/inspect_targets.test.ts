@@ -15,7 +15,6 @@ import { registerWasmTrainingKernels } from '../../src/kernels/register';
 import { LOSS_NAMES } from '../../src/losses/names';
 import { inspectTargets, type InspectedTargets, type TargetAnnotations } from '../../src/api/inspect_targets';
 import type { MaskRCNN, MaskRCNNConfig } from '../../src/model/mask_rcnn';
-import { computeTrainingLosses } from '../../src/model/training_losses';
 import { pairwiseIou } from '../../src/targets/pairwise_iou';
 import { Trainer } from '../../src/train/trainer';
 import { toTrainingBatch } from '../../src/data/training_batch';
@@ -78,7 +77,7 @@ beforeAll(async () => {
 afterAll(() => model?.dispose());
 
 describe('inspectTargets [wasm]', () => {
-  it('gives the losses of computeTrainingLosses on the loader-transformed image with the same seed, bit for bit', async () => {
+  it('gives the losses of a training forward on the loader-transformed image with the same seed, bit for bit', async () => {
     const { image, annotations } = scene();
     const r = await inspectTargets(model, image, annotations, { seed: 5, ...SAMPLERS });
     // The trainer's path, rebuilt by hand: dataset target, loader transform, batch, losses.
@@ -93,7 +92,7 @@ describe('inspectTargets [wasm]', () => {
     const opts = { minSizes: [64], maxSize: 128, flipProbability: 0, normalize: { mean: model.transform.imageMean, std: model.transform.imageStd } };
     const sample = applyTrainTransforms(image, target, sampleTransformParams(new Rng(0), H0, W0, opts), opts);
     const batch = toTrainingBatch([sample]);
-    const losses = await computeTrainingLosses(model, batch, { rng: new Rng(5), ...SAMPLERS });
+    const { losses } = model.trainingForward(batch, { rng: new Rng(5), ...SAMPLERS });
     for (const k of LOSS_NAMES) expect(r.losses[k]).toBe(losses[k].dataSync()[0]);
     expect(r.losses.loss_mask).toBeGreaterThan(0);
     expect(r.losses.loss_box_reg).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 /**
  * The training loop on a tiny shapes dataset (64 x 80 images, small RPN top-n and samplers) on
- * wasm with our training kernels: resume equals an uninterrupted run, no tensor growth, frozen
+ * wasm with our training kernels: one backbone pass per step, resume equals an uninterrupted run, no tensor growth, frozen
  * weights stay put, NaN losses stop training with the last checkpoint intact, config errors.
  */
 import * as fs from 'fs';
@@ -73,8 +73,12 @@ describe('Trainer [wasm]', () => {
     const full = await Trainer.create(config('full', { checkpointEvery: 100 }), { buildModel: (c) => seededMaskRCNN(c, 11), onStep: (s) => counts.set(s.step, tf.memory().numTensors) });
     const before = weights(full.model.network);
     const frozen = [...full.model.network.stateDict()].filter(([, p]) => !(p.trainable && p.variable.trainable)).map(([k]) => k);
+    const backbonePasses = jest.spyOn(full.model.network.backbone, 'forward');
     const result = await full.run();
     expect(result.steps).toBe(4);
+    // One backbone forward per training step (no evaluation in this run).
+    expect(backbonePasses).toHaveBeenCalledTimes(4);
+    backbonePasses.mockRestore();
     // No tensor growth once the optimizer slots exist.
     expect(counts.get(4)).toBe(counts.get(2));
     const after = weights(full.model.network);

@@ -1,7 +1,7 @@
 /** A small randomly initialised Mask R-CNN and synthetic training batches, for the training tests. */
 import * as tf from '@tensorflow/tfjs';
 import { MaskRCNN } from '../../../src/model/mask_rcnn';
-import type { TrainingBatch, TrainingLossOptions, TrainingTarget } from '../../../src/model/training_losses';
+import type { TrainingBatch, TrainingForwardOptions, TrainingTarget } from '../../../src/model/training_forward';
 import { withoutInitialization } from '../../../src/nn/torch_layer';
 import { Rng } from '../../../src/util/random';
 
@@ -12,7 +12,7 @@ export const SMALL = {
 export const H = 64;
 export const W = 96;
 // Small draws keep the box head cheap; the rng makes them random as in real training.
-export const OPTIONS = (seed: number): TrainingLossOptions => ({ rng: new Rng(seed), rpnBatchSizePerImage: 64, roiBatchSizePerImage: 32 });
+export const OPTIONS = (seed: number): TrainingForwardOptions => ({ rng: new Rng(seed), rpnBatchSizePerImage: 64, roiBatchSizePerImage: 32 });
 
 export function target(boxes: number[][], labels: number[], height = H, width = W): TrainingTarget {
   const data = new Uint8Array(boxes.length * height * width);
