@@ -8,22 +8,15 @@ import * as path from 'path';
 import { NodeFileHandler } from '../../io/file_handler';
 import { type LoadedWeightsInfo, applyWeightsArtifacts, readWeightsArtifacts } from '../../io/native_weights';
 import type { TorchLayer } from '../../nn/torch_layer';
-import type { RngState } from '../../util/random';
 import { CHECKPOINT_MANIFEST, type CheckpointManifest, checkRngState, readManifest, verifyFiles } from './manifest';
 import { type OptimizerStateRecord, decodeOptimizerState } from './optimizer_state';
 import { CHECKPOINT_WEIGHTS_DIR, LATEST_POINTER, isCheckpointName, readLatestPointer, stepFolders } from './run_folder';
 
-/** A verified checkpoint, read into memory. */
-export interface LoadedCheckpoint {
+/** A verified checkpoint, read into memory: its manifest's fields, the optimizer state and the weights. */
+export interface LoadedCheckpoint extends Pick<CheckpointManifest, 'step' | 'epoch' | 'rngState' | 'modelConfig' | 'trainConfig' | 'metrics'> {
   /** Absolute path of the checkpoint folder. */
   readonly dir: string;
   readonly manifest: CheckpointManifest;
-  readonly step: number;
-  readonly epoch: number;
-  readonly rngState: RngState;
-  readonly modelConfig: Record<string, unknown>;
-  readonly trainConfig: Record<string, unknown>;
-  readonly metrics: Readonly<Record<string, number | null>>;
   readonly optimizerState: OptimizerStateRecord;
   /** Why a checkpoint other than the one `latest` names was chosen; empty when none. */
   readonly warnings: readonly string[];
