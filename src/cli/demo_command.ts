@@ -16,6 +16,7 @@ import { STAGE_NAMES, StageTimes } from '../model/stage_clock';
 import { writeOverlayPng } from '../viz/png';
 import { checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
+import { writeFileAtomic } from '../io/atomic_file';
 
 /**
  * Options of {@link runDemo}.
@@ -108,7 +109,7 @@ export async function runDemo(o: DemoOptions = {}, log: (line: string) => void =
     const total = STAGE_NAMES.reduce((a, s) => a + stageMs[s], 0);
     log(`time per image (ms): ${STAGE_NAMES.map((s) => `${s} ${stageMs[s].toFixed(0)}`).join(', ')}; total ${total.toFixed(0)}`);
     const resultsFile = path.join(out, 'results.json');
-    fs.writeFileSync(resultsFile, JSON.stringify(result.results));
+    await writeFileAtomic(resultsFile, JSON.stringify(result.results));
     log(`pictures: ${picturesDir} (${pictures.length} PNG, detections with score >= ${drawThreshold} drawn)`);
     log(`COCO results: ${resultsFile}; total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const stats = (type: string) => result.summaries.find((s) => s.iouType === type)?.stats ?? [];

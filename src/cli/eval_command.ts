@@ -11,6 +11,7 @@ import { describeBackend } from '../backend';
 import { CocoDetections, CocoEvaluator, CocoGroundTruth, CocoSummary, IouType } from '../eval';
 import { checkInputPath, checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
+import { writeFileAtomic } from '../io/atomic_file';
 
 const GT_EXPECTED = 'a COCO instances JSON (images, annotations, categories)';
 const DT_EXPECTED = 'a COCO results JSON ([{ image_id, category_id, bbox, score, segmentation }]) as maskrcnn predict --out and eval --out write';
@@ -183,8 +184,7 @@ export async function runModelEval(o: ModelEvalOptions, log: (line: string) => v
       for (const line of s.lines) log(line);
     }
     if (o.out !== undefined) {
-      fs.writeFileSync(`${o.out}.tmp`, JSON.stringify(result.results));
-      fs.renameSync(`${o.out}.tmp`, o.out);
+      await writeFileAtomic(o.out, JSON.stringify(result.results));
       log(`wrote ${o.out}`);
     }
     return result;

@@ -21,6 +21,7 @@ import { matchImageIds } from './coco_ids';
 import { categoryIdsOf } from '../api/category_ids';
 import { checkInputPath, checkWeightsPath, numberIn } from './model_options';
 import { withDownloadProgress } from './download_progress';
+import { writeFileAtomic } from '../io/atomic_file';
 
 /**
  * Formats of `predict --out`: `coco` is COCO results (`[{ image_id, category_id, bbox, score,
@@ -239,8 +240,7 @@ export async function runPredict(o: PredictCommandOptions, log: (line: string) =
         format === 'coco'
           ? cocoJson(predictions, imageIds, categories?.labelToCategoryId)
           : detailedJson(images, predictions, failures, gt === undefined ? undefined : imageIds);
-      fs.writeFileSync(`${o.out}.tmp`, JSON.stringify(json));
-      fs.renameSync(`${o.out}.tmp`, o.out);
+      await writeFileAtomic(o.out, JSON.stringify(json));
       log(`wrote ${o.out} (${describeOutput(format, json.length, gt)})`);
     }
     if (failures.length > 0) {

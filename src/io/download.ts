@@ -26,6 +26,8 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
+import { syncDir } from './atomic_file';
+import { isProcessAlive } from './process_alive';
 import { type WeightsEntry, resolveWeights } from './weights_registry';
 
 /**
@@ -233,7 +235,7 @@ async function fetchVerified(entry: WeightsEntry, url: string, file: string, o: 
       } catch (e) {
         throw diskError('rename to', file, e);
       }
-      await syncFolder(path.dirname(file));
+      await syncDir(path.dirname(file));
       return;
     }
     await fsp.rm(partial, { force: true });
@@ -470,19 +472,6 @@ function sha256Of(file: string): Promise<string> {
   });
 }
 
-/** fsync a folder so a rename inside it survives power loss (not supported on Windows). */
-async function syncFolder(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Windows cannot open or fsync a folder; the rename itself is still atomic.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
-}
-
 /** A held `.lock` file, refreshed while held so that waiters can tell a live holder from a dead one. */
 interface HeldLock {
   release(): Promise<void>;
@@ -540,18 +529,10 @@ async function isStaleLock(lockPath: string): Promise<boolean> {
   if (Date.now() - mtimeMs > LOCK_STALE_MS) return true;
   try {
     const { pid, host } = JSON.parse(text) as { pid?: unknown; host?: unknown };
-    if (host === os.hostname() && typeof pid === 'number' && Number.isInteger(pid) && pid > 0) return !isAlive(pid);
+    if (host === os.hostname() && typeof pid === 'number' && Number.isInteger(pid) && pid > 0) return !isProcessAlive(pid);
   } catch {
     // Being written this very moment (created, not yet filled): not stale.
   }
   return false;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

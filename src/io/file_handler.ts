@@ -6,9 +6,14 @@
  * register this one when no other handler claims the scheme. The files are the ones
  * `tf.io.http` loads in a browser.
  *
- * Saving is crash-safe: every file is written under a temporary name, then renamed over the old
- * one, model.json last, so an interrupted save leaves the previous model loadable. Shards the
- * replaced model.json listed and the new one does not (another shard count) are removed after.
+ * Saving goes through atomic_file.ts: every file is written under a temporary name and fsynced
+ * before any is renamed over the old one, model.json last, and the folder is fsynced after. An
+ * interrupted save therefore never leaves a half-written file: before the renames the previous
+ * model is untouched; after model.json's rename the new one is complete. A crash between the two,
+ * while shards of the same names are being renamed, leaves the old model.json beside some new
+ * shards, which its recorded sha256 sums refuse with an error naming the shard (never a silent
+ * mix). Shards the replaced model.json listed and the new one does not (another shard count) are
+ * removed after, and temporary files of an earlier interrupted save before.
  * A shard identical to one of a given folder (a training checkpoint's) can be hard-linked to it
  * instead of written (`reuseShardsFrom`): the trainer's final model and its last checkpoint then
  * hold the same weights once on disk. Files are never written in place, only renamed over, so a
@@ -24,6 +29,7 @@ import { createHash } from 'crypto';
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { type StagedFile, commitStaged, discardStaged, removeStaleTemps, stageFile, stageLink } from './atomic_file';
 
 /**
  * TF.js's usual shard size: 4 MiB.
@@ -292,21 +298,29 @@ export class NodeFileHandler implements tf.io.IOHandler {
       userDefinedMetadata: { ...(artifacts.userDefinedMetadata ?? {}), [SHARDS_METADATA_KEY]: records },
     };
     const replaced = await this.shardsOfCurrentModelJson();
-    const tmp = `.tmp-${process.pid}-${Date.now()}`;
+    const modelJsonName = path.basename(this.modelJsonPath);
+    await removeStaleTemps(this.dir, (target) => target === modelJsonName || SHARD_NAME.test(target));
     const writes: [string, Uint8Array | string][] = paths.map((p, i) => [p, shards[i]]);
-    writes.push([path.basename(this.modelJsonPath), JSON.stringify(modelJson)]);
+    writes.push([modelJsonName, JSON.stringify(modelJson)]);
     let linked = 0;
     let linkedBytes = 0;
-    for (const [name, content] of writes) {
-      const target = path.join(this.dir, name + tmp);
-      if (typeof content !== 'string' && (await this.linkIdentical(name, content, target))) {
-        linked++;
-        linkedBytes += content.byteLength;
-      } else {
-        await fs.writeFile(target, content);
+    const staged: StagedFile[] = [];
+    try {
+      for (const [name, content] of writes) {
+        const dest = path.join(this.dir, name);
+        const link = typeof content === 'string' ? undefined : await this.stageIdentical(name, content, dest);
+        if (link !== undefined) {
+          linked++;
+          linkedBytes += link.bytes;
+        }
+        staged.push(link ?? (await stageFile(dest, content)));
       }
+    } catch (e) {
+      await discardStaged(staged);
+      throw e;
     }
-    for (const [name] of writes) await fs.rename(path.join(this.dir, name + tmp), path.join(this.dir, name));
+    // model.json is last: until it is renamed, the model in place is the previous one.
+    await commitStaged(staged);
     // The model.json in place no longer lists the old model's other shards: they are garbage now.
     const stale = replaced.filter((p) => !paths.includes(p));
     for (const p of stale) await fs.rm(path.join(this.dir, p), { force: true });
@@ -314,19 +328,17 @@ export class NodeFileHandler implements tf.io.IOHandler {
     return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
   }
 
-  /** Hard-links `name` of reuseShardsFrom to `target` when its bytes are `bytes`; false when not done. */
-  private async linkIdentical(name: string, bytes: Uint8Array, target: string): Promise<boolean> {
-    if (this.options.reuseShardsFrom === undefined) return false;
+  /** Stages a hard link to `name` of reuseShardsFrom as `dest` when its bytes are `bytes`; undefined when not done. */
+  private async stageIdentical(name: string, bytes: Uint8Array, dest: string): Promise<StagedFile | undefined> {
+    if (this.options.reuseShardsFrom === undefined) return undefined;
     const source = path.join(this.options.reuseShardsFrom, name);
     try {
       const st = await fs.stat(source);
-      if (!st.isFile() || st.size !== bytes.byteLength) return false;
-      if (!Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await fs.readFile(source))) return false;
-      await fs.rm(target, { force: true });
-      await fs.link(source, target);
-      return true;
+      if (!st.isFile() || st.size !== bytes.byteLength) return undefined;
+      if (!Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await fs.readFile(source))) return undefined;
+      return await stageLink(dest, source);
     } catch {
-      return false; // absent, unreadable, or a file system without hard links: write instead
+      return undefined; // absent, unreadable, or a file system without hard links: write instead
     }
   }
 

@@ -1,5 +1,18 @@
 /**
- * Registers the training kernels the wasm backend lacks or runs slowly:
+ * The one place our kernels are registered with tfjs, under one policy:
+ *
+ * - explicit: registered by calling a function here, never as a side effect of an import, so
+ *   importing the library changes no tfjs registry;
+ * - per backend: each kernel is registered under a backend name, as tfjs expects, so a call works
+ *   before or after `tf.setBackend` (a backend initialised later finds the kernel there);
+ * - idempotent: a second call finds our kernel in place and does nothing.
+ *
+ * | function | kernel | backends | called by |
+ * |---|---|---|---|
+ * | {@link registerCsrMatMulKernels} | MaskrcnnCsrMatMul (RoIAlign as a sparse product) | cpu, wasm | `csrMatMul` itself, on each call: inference and training need nothing more |
+ * | {@link registerWasmTrainingKernels} | the four below | wasm | the Trainer, `maskrcnn train`, the app: opt-in, since they replace built-ins |
+ *
+ * The wasm training kernels, which the wasm backend lacks or runs slowly:
  *
  * | kernel | built-in wasm | ours |
  * |---|---|---|
@@ -13,6 +26,7 @@
  * backend initialised after this call still sets them up.
  */
 import * as tf from '@tensorflow/tfjs';
+import { CSR_MATMUL_KERNEL, csrMatMulCpu, csrMatMulWasm } from './csr_matmul';
 import { batchMatMulWasm } from './wasm/batch_mat_mul';
 import { conv2dBackpropFilterWasm } from './wasm/conv2d_backprop_filter';
 import { conv2dBackpropInputWasm } from './wasm/conv2d_backprop_input';
@@ -50,6 +64,38 @@ function wasmBackendRegistered(): boolean {
 }
 
 /**
+ * Registers `kernelFunc` as `kernelName` on `backendName` unless it is there already. A kernel
+ * registered there before (a built-in) is unregistered first (registerKernel over an existing
+ * kernel only warns and replaces), handed to `replacing`, and its setup and dispose functions
+ * are kept on ours.
+ */
+function registerOnce(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc, replacing?: (builtin: tf.KernelFunc) => void): void {
+  const current = tf.getKernel(kernelName, backendName);
+  if (current !== undefined && current.kernelFunc === kernelFunc) return;
+  if (current !== undefined) {
+    replacing?.(current.kernelFunc);
+    tf.unregisterKernel(kernelName, backendName);
+  }
+  tf.registerKernel({ kernelName, backendName, kernelFunc, setupFunc: current?.setupFunc, disposeFunc: current?.disposeFunc });
+}
+
+/**
+ * Registers the `MaskrcnnCsrMatMul` kernels on cpu and wasm (see kernels/csr_matmul.ts).
+ * Idempotent and cheap (two registry look-ups once done), so `csrMatMul` calls it on each call;
+ * safe before or after `tf.setBackend`, and before `@tensorflow/tfjs-backend-wasm` is imported.
+ *
+ * @example
+ * ```ts
+ * registerCsrMatMulKernels();
+ * tf.getKernel('MaskrcnnCsrMatMul', 'cpu'); // defined
+ * ```
+ */
+export function registerCsrMatMulKernels(): void {
+  registerOnce(CSR_MATMUL_KERNEL, 'cpu', csrMatMulCpu);
+  registerOnce(CSR_MATMUL_KERNEL, 'wasm', csrMatMulWasm);
+}
+
+/**
  * Registers the wasm training kernels listed in {@link WASM_TRAINING_KERNELS}. Idempotent; does
  * nothing when `@tensorflow/tfjs-backend-wasm` has not been imported (no wasm backend or kernels).
  * Safe to call before or after `tf.setBackend('wasm')`.
@@ -67,21 +113,7 @@ export function registerWasmTrainingKernels(): void {
   if (!wasmBackendRegistered()) return;
   if (REQUIRED_BUILTINS.some((name) => tf.getKernel(name, 'wasm') === undefined)) return;
   for (const name of WASM_TRAINING_KERNELS) {
-    const ours = OURS[name];
-    const current = tf.getKernel(name, 'wasm');
-    if (current !== undefined && current.kernelFunc === ours) continue;
-    if (current !== undefined) {
-      rememberBuiltinKernel(name, current.kernelFunc as WasmKernelFunc);
-      // Unregister first: registerKernel over an existing kernel only warns and replaces.
-      tf.unregisterKernel(name, 'wasm');
-    }
-    tf.registerKernel({
-      kernelName: name,
-      backendName: 'wasm',
-      kernelFunc: ours as tf.KernelFunc,
-      setupFunc: current?.setupFunc,
-      disposeFunc: current?.disposeFunc,
-    });
+    registerOnce(name, 'wasm', OURS[name] as tf.KernelFunc, (builtin) => rememberBuiltinKernel(name, builtin as WasmKernelFunc));
   }
 }
 

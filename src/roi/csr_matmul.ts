@@ -2,16 +2,16 @@
  * `A @ X` (or `A^T @ X`) for a sparse {@link CsrMatrix} A held in JS and a dense float32 tensor
  * X [rows, C], differentiable with respect to X.
  *
- * Runs the dedicated `MaskrcnnCsrMatMul` kernel where one is registered (cpu, wasm), otherwise a
- * composition of gather, mul and scatterND that any backend runs (webgl, tensorflow). The
+ * Runs the dedicated `MaskrcnnCsrMatMul` kernel where one is registered (cpu, wasm; it registers
+ * them itself, see kernels/register.ts), otherwise a composition of gather, mul and scatterND
+ * that any backend runs (webgl, tensorflow). The
  * gradient of `A @ X` is `A^T @ dy`: the same op transposed, so no gather gradient (which needs
  * UnsortedSegmentSum, missing on wasm) is ever taken.
  */
 import * as tf from '@tensorflow/tfjs';
 import { CsrMatrix, checkCsrMatrix } from './csr_matrix';
-import { CSR_MATMUL_KERNEL, registerCsrMatMulKernels } from './csr_matmul_kernels';
-
-registerCsrMatMulKernels();
+import { CSR_MATMUL_KERNEL } from '../kernels/csr_matmul';
+import { registerCsrMatMulKernels } from '../kernels/register';
 
 /** `auto`: the kernel where registered, else composed. `kernel` throws when there is none. */
 export type CsrMatMulImplementation = 'auto' | 'kernel' | 'composed';
@@ -48,6 +48,9 @@ export function csrMatMul(a: CsrMatrix, dense: tf.Tensor2D, options: CsrMatMulOp
     throw new Error(`Error in csrMatMul: implementation must be one of auto, kernel, composed; got ${implementation}`);
   }
   checkCsrMatrix(a, 'csrMatMul');
+  // Kernels are registered by call, never on import (kernels/register.ts); idempotent and cheap,
+  // so inference and training find the kernel whoever set the backend up, and in whatever order.
+  registerCsrMatMulKernels();
   if (!(dense instanceof tf.Tensor) || dense.rank !== 2 || dense.dtype !== 'float32') {
     throw new Error(`Error in csrMatMul: dense must be a float32 tensor of rank 2, got ${describe(dense)}`);
   }

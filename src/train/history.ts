@@ -315,7 +315,7 @@ export class TrainingHistory {
     const { lines, tornLastLine } = parseLines(text, file, 'TrainingHistory.open');
     const kept = resumeStep === undefined ? [] : lines.filter((l) => l.record.step <= resumeStep);
     if (kept.length < lines.length || tornLastLine || (kept.length === 0 && text.length > 0)) {
-      await writeFileAtomic(file, [Buffer.from(kept.map((l) => `${l.text}\n`).join(''), 'utf8')]);
+      await writeFileAtomic(file, kept.map((l) => `${l.text}\n`).join(''));
     }
     return new TrainingHistory(file, kept.map((l) => l.record), lines.length - kept.length, tornLastLine);
   }

@@ -1,12 +1,15 @@
 /**
  * The training configuration (`train.json`): what to train on, which model, the schedule and
- * the bookkeeping. {@link resolveTrainConfig} checks a parsed JSON object completely and fills
- * the defaults of torchvision's detection reference (SGD, momentum 0.9, weight decay 1e-4,
- * linear warmup with factor 1/1000, step decay by 0.1), or throws one Error listing every bad
- * field.
+ * the bookkeeping. {@link resolveTrainConfig} checks a parsed JSON object completely, or throws
+ * one Error listing every bad field, and fills the defaults from {@link TRAIN_CONFIG_DEFAULTS}:
+ * the one table of them, taken from torchvision's detection reference script. Docs read that
+ * table (docs/training.md's defaults table is checked against it by
+ * test/train/train_config_defaults.test.ts); the defaults that depend on the dataset or the
+ * model are described in {@link TRAIN_CONFIG_DEFAULT_NOTES}.
  */
 import type { ResNetDepth } from '../backbone/resnet';
 import type { BackboneNorm } from '../backbone/batch_norm';
+import { DEFAULT_HEAP_LIMIT_BYTES } from './heap_guard';
 import type { OptimizerKind } from './optim';
 
 /** A COCO-format dataset folder: an instances file and the images it names. */
@@ -18,7 +21,9 @@ export interface DatasetPaths {
 }
 
 /**
- * The training configuration as written in `train.json` (optional fields have defaults).
+ * The training configuration as written in `train.json`. Optional fields take their defaults from
+ * {@link TRAIN_CONFIG_DEFAULTS}, or, where the dataset or the model decides, as
+ * {@link TRAIN_CONFIG_DEFAULT_NOTES} says.
  *
  * @example
  * ```json
@@ -31,82 +36,82 @@ export interface TrainConfig {
   readonly train: DatasetPaths;
   /** Held-out set evaluated every `evalEvery` steps and at the end (box and mask AP). */
   readonly val?: DatasetPaths;
-  /** Evaluate only the first N held-out images; default all. */
+  /** Evaluate only the first N held-out images. */
   readonly evalMaxImages?: number;
-  /** Torchvision `.pth` to fine-tune from (loaded non-strictly: new predictor layers); default: from scratch. */
+  /** Torchvision `.pth` to fine-tune from (loaded non-strictly: new predictor layers). */
   readonly init?: string;
-  /** ResNet depth: 18, 34 (basic blocks), 50 (default) or 101. */
+  /** ResNet depth: 18, 34 (basic blocks), 50 or 101. */
   readonly depth?: ResNetDepth;
-  /** FPN channels (and so RPN head, box head and mask head inputs); default 256. */
+  /** FPN channels (and so RPN head, box head and mask head inputs). */
   readonly fpnChannels?: number;
-  /** Units of the box head's fc6 / fc7; default 1024. */
+  /** Units of the box head's fc6 / fc7. */
   readonly representationSize?: number;
-  /** Output channels of the mask head's 3x3 convs; default [256, 256, 256, 256]. */
+  /** Output channels of the mask head's 3x3 convs, one per conv. */
   readonly maskLayers?: readonly number[];
-  /** Channels of the mask predictor's transposed conv; default 256. */
+  /** Channels of the mask predictor's transposed conv. */
   readonly maskDimReduced?: number;
-  /** Trainable ResNet stages from the top, 0-5; default 3 (torchvision's default). */
+  /** Trainable ResNet stages from the top, 0-5. */
   readonly trainableBackboneLayers?: number;
   /**
-   * The ResNet body's norms: `frozen` (default, FrozenBatchNorm2d) or `batch` (BatchNorm2d with
+   * The ResNet body's norms: `frozen` (FrozenBatchNorm2d) or `batch` (BatchNorm2d with
    * batch statistics while training, as torchvision builds a backbone trained from scratch).
    */
   readonly backboneNorm?: BackboneNorm;
-  /** RPN proposals kept per level before NMS while training; default 2000. */
+  /** RPN proposals kept per level before NMS while training. */
   readonly rpnPreNmsTopN?: number;
-  /** RPN proposals kept per image after NMS while training; default 2000. */
+  /** RPN proposals kept per image after NMS while training. */
   readonly rpnPostNmsTopN?: number;
-  /** Anchors sampled per image for the RPN losses; default 256. */
+  /** Anchors sampled per image for the RPN losses. */
   readonly rpnBatchSizePerImage?: number;
-  /** Proposals sampled per image for the box head; default 512. */
+  /** Proposals sampled per image for the box head. */
   readonly roiBatchSizePerImage?: number;
-  /** Largest share of positives among the anchors sampled for the RPN losses; default 0.5. */
+  /** Largest share of positives among the anchors sampled for the RPN losses. */
   readonly rpnPositiveFraction?: number;
-  /** Largest share of positives among the proposals sampled for the box head; default 0.25. */
+  /** Largest share of positives among the proposals sampled for the box head. */
   readonly roiPositiveFraction?: number;
-  /** 'sgd' (default), 'adam' or 'adamw'. */
+  /** 'sgd', 'adam' or 'adamw'. */
   readonly optimizer?: OptimizerKind;
-  /** Base learning rate; default 0.02 * batchSize / 16 (the reference's linear scaling rule). */
+  /** Base learning rate. */
   readonly lr?: number;
-  /** SGD momentum; default 0.9. */
+  /** SGD momentum. */
   readonly momentum?: number;
-  /** Weight decay; default 1e-4. */
+  /** Weight decay. */
   readonly weightDecay?: number;
-  /** Warmup iterations; default min(1000, iterations per epoch - 1), at least 1. */
+  /** Warmup iterations. */
   readonly warmupIters?: number;
-  /** Warmup start factor in (0, 1]; default 0.001. */
+  /** Warmup start factor in (0, 1]. */
   readonly warmupFactor?: number;
-  /** Iterations (optimizer steps) at which the lr is multiplied by `gamma`; default none. */
+  /** Iterations (optimizer steps) at which the lr is multiplied by `gamma`. */
   readonly milestones?: readonly number[];
-  /** Decay factor at each milestone; default 0.1. */
+  /** Decay factor at each milestone. */
   readonly gamma?: number;
-  /** Clip the global gradient norm to this value; default no clipping. */
+  /** Clip the global gradient norm to this value. */
   readonly clipGradNorm?: number;
-  /** Steps to train; default `epochs` times the batches per epoch. */
+  /** Steps to train (give this or `epochs`). */
   readonly maxSteps?: number;
-  /** Epochs to train when `maxSteps` is not given; default 1. */
+  /** Epochs to train (give this or `maxSteps`). */
   readonly epochs?: number;
-  /** Images per step; default 2. */
+  /** Images per step. */
   readonly batchSize?: number;
-  /** Short-side sizes, one drawn per image; default [800]. */
+  /** Short-side sizes, one drawn per image. */
   readonly minSizes?: readonly number[];
-  /** Cap on the long side; default 1333. */
+  /** Cap on the long side. */
   readonly maxSize?: number;
-  /** Horizontal flip probability; default 0.5. */
+  /** Horizontal flip probability. */
   readonly flipProbability?: number;
-  /** Seed of shuffling, transforms and sampling; default 0. */
+  /** Seed of shuffling, transforms, sampling and the initial weights. */
   readonly seed?: number;
   /** Where checkpoints and the final model go. */
   readonly outputDir: string;
-  /** Save a checkpoint every N steps (and at the end); default 500. */
+  /** Save a checkpoint every N steps (and at the end). */
   readonly checkpointEvery?: number;
-  /** Checkpoints kept; default 3. */
+  /** Checkpoints kept. */
   readonly keep?: number;
-  /** Evaluate on `val` every N steps; default 0 (only at the end, when `val` is given). */
+  /** Evaluate on `val` every N steps; 0: only at the end (when `val` is given). */
   readonly evalEvery?: number;
-  /** Report progress every N steps; default 20. */
+  /** Report progress every N steps. */
   readonly logEvery?: number;
-  /** Stop when the wasm heap passes this many GiB; default 3.5. */
+  /** Stop when the wasm heap passes this many GiB. */
   readonly heapLimitGiB?: number;
 }
 
@@ -127,6 +132,77 @@ export type ResolvedTrainConfig = Required<Omit<TrainConfig, TrainConfigOptional
 export type TrainConfigOptionalField =
   | 'val' | 'init' | 'evalMaxImages' | 'lr' | 'warmupIters' | 'clipGradNorm' | 'maxSteps' | 'epochs'
   | 'fpnChannels' | 'representationSize' | 'maskLayers' | 'maskDimReduced';
+
+/** Fields that {@link resolveTrainConfig} fills from {@link TRAIN_CONFIG_DEFAULTS} when not given. */
+export type TrainConfigDefaultedField = Exclude<keyof TrainConfig, TrainConfigOptionalField | 'train' | 'outputDir'>;
+
+/**
+ * The defaults of `train.json`, the one table of them: {@link resolveTrainConfig} fills every
+ * field not given from here, and the docs read it (docs/training.md's table is checked against
+ * it). The model and optimizer values are torchvision's (`maskrcnn_resnet50_fpn`'s and the
+ * detection reference script's: SGD, momentum 0.9, weight decay 1e-4, warmup factor 1/1000,
+ * gamma 0.1, 2 images per step); `milestones` (none, where the script decays at epochs 16 and
+ * 22), `seed` and the bookkeeping fields are this library's, `heapLimitGiB` heap_guard.ts's.
+ *
+ * @example
+ * ```ts
+ * TRAIN_CONFIG_DEFAULTS.momentum; // 0.9
+ * resolveTrainConfig({ train, outputDir: 'runs/a' }).keep === TRAIN_CONFIG_DEFAULTS.keep; // true
+ * ```
+ */
+export const TRAIN_CONFIG_DEFAULTS: { readonly [K in TrainConfigDefaultedField]-?: NonNullable<TrainConfig[K]> } = Object.freeze({
+  depth: 50,
+  trainableBackboneLayers: 3,
+  backboneNorm: 'frozen',
+  rpnPreNmsTopN: 2000,
+  rpnPostNmsTopN: 2000,
+  rpnBatchSizePerImage: 256,
+  roiBatchSizePerImage: 512,
+  rpnPositiveFraction: 0.5,
+  roiPositiveFraction: 0.25,
+  optimizer: 'sgd',
+  momentum: 0.9,
+  weightDecay: 1e-4,
+  warmupFactor: 0.001,
+  milestones: Object.freeze([]),
+  gamma: 0.1,
+  batchSize: 2,
+  minSizes: Object.freeze([800]),
+  maxSize: 1333,
+  flipProbability: 0.5,
+  seed: 0,
+  checkpointEvery: 500,
+  keep: 3,
+  evalEvery: 0,
+  logEvery: 20,
+  // The guard's own default, so that the two cannot disagree.
+  heapLimitGiB: DEFAULT_HEAP_LIMIT_BYTES / 1024 ** 3,
+});
+
+/**
+ * What happens when an optional field that has no value in {@link TRAIN_CONFIG_DEFAULTS} is not
+ * given: the trainer works it out from the dataset, or the model keeps its own default. Words for
+ * the docs, not values: {@link resolveTrainConfig} leaves these fields undefined.
+ *
+ * @example
+ * ```ts
+ * TRAIN_CONFIG_DEFAULT_NOTES.lr; // '0.02 * batchSize / 16 (the reference\'s linear scaling rule)'
+ * ```
+ */
+export const TRAIN_CONFIG_DEFAULT_NOTES: Readonly<Record<TrainConfigOptionalField, string>> = Object.freeze({
+  val: 'none: no evaluation',
+  evalMaxImages: 'every held-out image',
+  init: 'none: trained from scratch',
+  lr: "0.02 * batchSize / 16 (the reference's linear scaling rule)",
+  warmupIters: 'min(1000, batches per epoch - 1), at least 1',
+  clipGradNorm: 'none: no clipping',
+  maxSteps: 'epochs * batches per epoch',
+  epochs: '1, when maxSteps is not given',
+  fpnChannels: "the model's (MaskRCNNConfig)",
+  representationSize: "the model's (MaskRCNNConfig)",
+  maskLayers: "the model's (MaskRCNNConfig)",
+  maskDimReduced: "the model's (MaskRCNNConfig)",
+});
 
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
@@ -243,33 +319,7 @@ export function resolveTrainConfig(raw: unknown, source = 'training config'): Re
   }
   if (o.maxSteps !== undefined && o.epochs !== undefined) problems.push('maxSteps, epochs: give one of them, not both');
   if (problems.length > 0) throw new Error(`Error in ${source}: invalid training config:\n  ${problems.join('\n  ')}`);
-  const c = o as unknown as TrainConfig;
-  return {
-    ...c,
-    depth: c.depth ?? 50,
-    trainableBackboneLayers: c.trainableBackboneLayers ?? 3,
-    backboneNorm: c.backboneNorm ?? 'frozen',
-    rpnPreNmsTopN: c.rpnPreNmsTopN ?? 2000,
-    rpnPostNmsTopN: c.rpnPostNmsTopN ?? 2000,
-    rpnBatchSizePerImage: c.rpnBatchSizePerImage ?? 256,
-    roiBatchSizePerImage: c.roiBatchSizePerImage ?? 512,
-    rpnPositiveFraction: c.rpnPositiveFraction ?? 0.5,
-    roiPositiveFraction: c.roiPositiveFraction ?? 0.25,
-    optimizer: c.optimizer ?? 'sgd',
-    momentum: c.momentum ?? 0.9,
-    weightDecay: c.weightDecay ?? 1e-4,
-    warmupFactor: c.warmupFactor ?? 0.001,
-    milestones: c.milestones ?? [],
-    gamma: c.gamma ?? 0.1,
-    batchSize: c.batchSize ?? 2,
-    minSizes: c.minSizes ?? [800],
-    maxSize: c.maxSize ?? 1333,
-    flipProbability: c.flipProbability ?? 0.5,
-    seed: c.seed ?? 0,
-    checkpointEvery: c.checkpointEvery ?? 500,
-    keep: c.keep ?? 3,
-    evalEvery: c.evalEvery ?? 0,
-    logEvery: c.logEvery ?? 20,
-    heapLimitGiB: c.heapLimitGiB ?? 3.5,
-  };
+  // Fields given as undefined count as not given, so they take the default too.
+  const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as unknown as TrainConfig;
+  return { ...TRAIN_CONFIG_DEFAULTS, ...given };
 }

@@ -10,7 +10,6 @@ import * as path from 'path';
 import { readTorchStateDictSync, type StateDict } from '../../src/io/torch_checkpoint';
 import { encodeTorchStateDict, type TorchTensorInput, writeTorchStateDict } from '../../src/io/torch_writer';
 import { torchZipChunks } from '../../src/io/zip_writer';
-import { writeFileAtomic, writeFolderAtomic } from '../../src/io/atomic_file';
 import { ZipArchive } from '../../src/io/zip_archive';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'torch');
@@ -92,52 +91,5 @@ describe('writeTorchStateDict', () => {
     expect(() => torchZipChunks([{ name: 'a/x', data }, { name: 'a/x', data }])).toThrow("two records are named 'a/x'");
     const huge = { byteLength: 2 ** 32 } as Uint8Array;
     expect(() => torchZipChunks([{ name: 'a/x', data: huge }])).toThrow('archives past 4 GiB need ZIP64 headers');
-  });
-});
-
-describe('atomic writes', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maskrcnn-atomic-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  function* failingAfterOneChunk(): Generator<Uint8Array> {
-    yield new Uint8Array(1000).fill(7);
-    throw new Error('interrupted');
-  }
-
-  it('a file interrupted mid-write leaves the old file as it was and no temporary file', async () => {
-    const file = path.join(dir, 'model.pth');
-    fs.writeFileSync(file, 'old');
-    await expect(writeFileAtomic(file, failingAfterOneChunk())).rejects.toThrow('interrupted');
-    expect(fs.readFileSync(file, 'utf8')).toBe('old');
-    expect(fs.readdirSync(dir)).toEqual(['model.pth']);
-    // And with no old file, nothing at all.
-    fs.rmSync(file);
-    await expect(writeFileAtomic(file, failingAfterOneChunk())).rejects.toThrow('interrupted');
-    expect(fs.readdirSync(dir)).toEqual([]);
-    expect(await writeFileAtomic(file, [new Uint8Array([1, 2]), new Uint8Array([3])])).toBe(3);
-    expect([...fs.readFileSync(file)]).toEqual([1, 2, 3]);
-  });
-
-  it('a folder is filled under a temporary name: a failed fill leaves nothing, an existing folder is replaced only when asked', async () => {
-    const out = path.join(dir, 'model');
-    await expect(
-      writeFolderAtomic(out, async (tmp) => {
-        fs.writeFileSync(path.join(tmp, 'model.json'), '{}');
-        throw new Error('interrupted');
-      }),
-    ).rejects.toThrow('interrupted');
-    expect(fs.readdirSync(dir)).toEqual([]);
-    await writeFolderAtomic(out, async (tmp) => fs.writeFileSync(path.join(tmp, 'a'), '1'));
-    await expect(writeFolderAtomic(out, async (tmp) => fs.writeFileSync(path.join(tmp, 'b'), '2'))).rejects.toThrow(`${out} exists`);
-    await expect(
-      writeFolderAtomic(out, async () => { throw new Error('interrupted'); }, { replace: true }),
-    ).rejects.toThrow('interrupted');
-    expect(fs.readdirSync(out)).toEqual(['a']);
-    await writeFolderAtomic(out, async (tmp) => fs.writeFileSync(path.join(tmp, 'b'), '2'), { replace: true });
-    expect(fs.readdirSync(out)).toEqual(['b']);
-    expect(fs.readdirSync(dir)).toEqual(['model']);
   });
 });

@@ -373,7 +373,7 @@ describe('killing the writer mid-checkpoint', () => {
     const root = tempRoot();
     const run = await runChild(root, 128, /^progress started /);
     await expectStep1Survives(root, run);
-    const temps = fs.readdirSync(root).filter((n) => /^\.step-000002\.tmp-\d+$/.test(n));
+    const temps = fs.readdirSync(root).filter((n) => /^\.step-000002\.tmp-\d+-[0-9a-z]+$/.test(n));
     expect(temps).toHaveLength(1);
     // The kill landed before the manifest was written.
     expect(fs.existsSync(path.join(root, temps[0], 'checkpoint.json'))).toBe(false);

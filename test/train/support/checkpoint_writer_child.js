@@ -24,7 +24,7 @@ require.extensions['.ts'] = function compileTs(module, filename) {
 
 const [root, payloadMb, pauseAt] = process.argv.slice(2);
 const tf = require('@tensorflow/tfjs');
-const { saveCheckpoint } = require('../../../src/train/checkpoint.ts');
+const { saveCheckpoint } = require('../../../src/train/checkpoint/index.ts');
 const { seededTinyNet } = require('./tiny_model.ts');
 const { Rng } = require('../../../src/util/random.ts');
 

@@ -1,11 +1,12 @@
 /**
- * Dedicated `MaskrcnnCsrMatMul` kernels for the cpu and wasm backends.
+ * Dedicated `MaskrcnnCsrMatMul` kernels for the cpu and wasm backends; registered by
+ * `registerCsrMatMulKernels` (register.ts), which `csrMatMul` (roi/csr_matmul.ts) calls.
  *
  * Why: composed from tfjs ops, `A @ X` is gather + multiply + scatterND over an [nnz, C]
  * intermediate. On wasm 4.22 `gather` costs ~60 ns per element (1000 RoIs x 7x7 x 256 channels
  * would take seconds) and `cropAndResize` is no better; a plain JS loop over the wasm heap
  * runs the same product in ~0.2 s without the intermediate. The composed op in
- * `csr_matmul.ts` remains the path for webgl / tensorflow and the reference in tests.
+ * `roi/csr_matmul.ts` remains the path for webgl / tensorflow and the reference in tests.
  *
  * Inputs: `rowPtr` [numRows+1] int32, `colIdx` [nnz] int32, `values` [nnz] float32,
  * `dense` [numRows or numCols, C] float32. Attrs: `transpose` (compute `A^T @ dense`),
@@ -143,7 +144,8 @@ function run(a: CsrArrays, numRows: number, channels: number, transpose: boolean
   else csrTimesDense(a, numRows, channels, out);
 }
 
-function cpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }) {
+/** The cpu kernel: reads the inputs with readSync, returns a new float32 tensor. */
+export function csrMatMulCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const cpu = backend as CpuLikeBackend;
   const s = shapes({ inputs, attrs });
   const out = new Float32Array(s.outShape[0] * s.outShape[1]);
@@ -162,7 +164,8 @@ function cpuKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; 
   return cpu.makeTensorInfo(s.outShape, 'float32', out);
 }
 
-function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }) {
+/** The wasm kernel: runs on views of the wasm heap, writing straight into the output. */
+export function csrMatMulWasm({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: {}; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const wasm = backend as WasmLikeBackend;
   const s = shapes({ inputs, attrs });
   // Allocate first: malloc may grow the heap, which detaches views taken before it.
@@ -189,17 +192,4 @@ function wasmKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
     out,
   );
   return outInfo;
-}
-
-/**
- * Registers the cpu and wasm kernels once (idempotent; tfjs warns when a kernel is replaced).
- * Called on import of `csr_matmul.ts`.
- */
-export function registerCsrMatMulKernels(): void {
-  if (tf.getKernel(CSR_MATMUL_KERNEL, 'cpu') === undefined) {
-    tf.registerKernel({ kernelName: CSR_MATMUL_KERNEL, backendName: 'cpu', kernelFunc: cpuKernel });
-  }
-  if (tf.getKernel(CSR_MATMUL_KERNEL, 'wasm') === undefined) {
-    tf.registerKernel({ kernelName: CSR_MATMUL_KERNEL, backendName: 'wasm', kernelFunc: wasmKernel });
-  }
 }
