@@ -204,6 +204,23 @@ export const TRAIN_CONFIG_DEFAULT_NOTES: Readonly<Record<TrainConfigOptionalFiel
   maskDimReduced: "the model's (MaskRCNNConfig)",
 });
 
+/**
+ * The defaults that depend on the dataset, computed as {@link TRAIN_CONFIG_DEFAULT_NOTES} says:
+ * total steps, base learning rate and warmup length of a run whose loader has `batchesPerEpoch`.
+ *
+ * @example
+ * ```ts
+ * const { totalSteps, lr, warmupIters } = datasetDefaults(resolveTrainConfig(config), loader.numBatches);
+ * ```
+ */
+export function datasetDefaults(c: ResolvedTrainConfig, batchesPerEpoch: number): { totalSteps: number; lr: number; warmupIters: number } {
+  return {
+    totalSteps: c.maxSteps ?? (c.epochs ?? 1) * batchesPerEpoch,
+    lr: c.lr ?? (0.02 * c.batchSize) / 16,
+    warmupIters: c.warmupIters ?? Math.max(1, Math.min(1000, batchesPerEpoch - 1)),
+  };
+}
+
 /** Every field a `train.json` may hold. */
 export const TRAIN_CONFIG_FIELDS: readonly (keyof TrainConfig)[] = [
   'train', 'val', 'evalMaxImages', 'init', 'depth', 'fpnChannels', 'representationSize', 'maskLayers', 'maskDimReduced', 'trainableBackboneLayers', 'backboneNorm', 'rpnPreNmsTopN', 'rpnPostNmsTopN',

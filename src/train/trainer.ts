@@ -22,7 +22,7 @@ import { LOSS_NAMES, type LossName, type Losses } from '../losses/names';
 import { MaskRCNN, type MaskRCNNConfig } from '../model/mask_rcnn';
 import { withoutInitialization } from '../nn/torch_layer';
 import { Rng } from '../util/random';
-import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, saveCheckpoint, type OptimizerArray, type OptimizerStateRecord } from './checkpoint';
+import { CHECKPOINT_WEIGHTS_DIR, latestCheckpoint, optimizerStateFromRecord, optimizerStateToRecord, saveCheckpoint } from './checkpoint';
 import { NodeFileHandler } from '../io/file_handler';
 import { isWasmTrainingKernelRegistered, registerWasmTrainingKernels } from '../kernels/register';
 import { checkHeap } from './heap_guard';
@@ -40,11 +40,9 @@ import {
   variablesOf,
   WarmupMultiStepSchedule,
   type OptimizerKind,
-  type OptimizerSlot,
-  type OptimizerState,
   type OptimParam,
 } from './optim';
-import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train_config';
+import { datasetDefaults, resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './train_config';
 import { toTrainingBatch } from '../data/training_batch';
 
 // Moved to its own file (inspectTargets builds its batch there too); kept here for existing imports.
@@ -163,47 +161,6 @@ export interface LoaderPosition {
 
 const STATE_KEY = 'trainer';
 
-/**
- * Optimizer state in the checkpoint's layout: arrays named `<key>/<slot>`, the step count in
- * scalars (the kind goes in the checkpoint's trainConfig).
- *
- * @example
- * ```ts
- * const record = optimizerStateToRecord(opt.getState(), schedule.iteration);
- * record.arrays.get('rpn.head.conv.0.0.weight/momentum_buffer');
- * ```
- */
-export function optimizerStateToRecord(state: OptimizerState, scheduleIteration: number): OptimizerStateRecord {
-  const arrays = new Map<string, OptimizerArray>();
-  for (const [key, slots] of state.slots) {
-    for (const s of slots) arrays.set(`${key}/${s.name}`, { shape: [...s.shape], data: s.values });
-  }
-  return { scalars: { step: state.step, scheduleIteration }, arrays };
-}
-
-/**
- * Inverse of {@link optimizerStateToRecord}.
- *
- * @example
- * ```ts
- * opt.setState(optimizerStateFromRecord(checkpoint.optimizerState, 'sgd'));
- * ```
- */
-export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: OptimizerKind): OptimizerState {
-  const step = record.scalars.step;
-  if (!Number.isInteger(step)) throw new Error('Error in optimizerStateFromRecord: the checkpoint has no integer optimizer step');
-  const slots = new Map<string, OptimizerSlot[]>();
-  for (const [name, a] of record.arrays) {
-    const cut = name.lastIndexOf('/');
-    if (cut <= 0) throw new Error(`Error in optimizerStateFromRecord: array '${name}' is not named <key>/<slot>`);
-    const key = name.slice(0, cut);
-    const list = slots.get(key) ?? [];
-    list.push({ name: name.slice(cut + 1), shape: [...a.shape], values: a.data });
-    slots.set(key, list);
-  }
-  return { kind, step, slots };
-}
-
 function makeOptimizer(config: ResolvedTrainConfig, params: readonly OptimParam[], lr: number): TorchOptimizer {
   switch (config.optimizer) {
     case 'sgd':
@@ -319,15 +276,13 @@ export class Trainer {
         normalize: { mean: model.network.transform.imageMean, std: model.network.transform.imageStd },
       },
     });
-    const itersPerEpoch = loader.numBatches;
-    const totalSteps = c.maxSteps ?? (c.epochs ?? 1) * itersPerEpoch;
-    const baseLr = c.lr ?? (0.02 * c.batchSize) / 16;
+    const { totalSteps, lr: baseLr, warmupIters } = datasetDefaults(c, loader.numBatches);
     const schedule = new WarmupMultiStepSchedule({
       baseLr,
       milestones: c.milestones,
       gamma: c.gamma,
       warmupFactor: c.warmupFactor,
-      warmupIters: c.warmupIters ?? Math.max(1, Math.min(1000, itersPerEpoch - 1)),
+      warmupIters,
       milestoneUnit: 'iteration',
     });
     const params = trainableParams(model.network);

@@ -13,7 +13,8 @@ import { MaskRCNN, type MaskRCNNConfig } from '../../src/model/mask_rcnn';
 import { withoutInitialization } from '../../src/nn/torch_layer';
 import { latestCheckpoint } from '../../src/train/checkpoint';
 import { resolveTrainConfig, type TrainConfig } from '../../src/train/train_config';
-import { optimizerStateFromRecord, optimizerStateToRecord, Trainer, TrainingDivergedError } from '../../src/train/trainer';
+import { optimizerStateFromRecord, optimizerStateToRecord } from '../../src/train/checkpoint';
+import { Trainer, TrainingDivergedError } from '../../src/train/trainer';
 import { useBackend } from '../support/backends';
 import { seededMaskRCNN } from '../support/seeded_model';
 

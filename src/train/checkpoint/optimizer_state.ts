@@ -3,6 +3,7 @@
  * to back in `optimizer.bin` (little-endian on every platform), laid out by the manifest. The
  * record is opaque, so any optimizer can be saved without this module knowing its update rule.
  */
+import type { OptimizerKind, OptimizerSlot, OptimizerState } from '../optim';
 
 /** One named optimizer array (a moment estimate, a momentum buffer, ...). */
 export interface OptimizerArray {
@@ -109,4 +110,45 @@ export function decodeOptimizerState(
     arrays.set(a.name, { shape: [...a.shape], data: values });
   }
   return { scalars: { ...scalars }, arrays };
+}
+
+/**
+ * Optimizer state in the checkpoint's layout: arrays named `<key>/<slot>`, the step count in
+ * scalars (the kind goes in the checkpoint's trainConfig).
+ *
+ * @example
+ * ```ts
+ * const record = optimizerStateToRecord(opt.getState(), schedule.iteration);
+ * record.arrays.get('rpn.head.conv.0.0.weight/momentum_buffer');
+ * ```
+ */
+export function optimizerStateToRecord(state: OptimizerState, scheduleIteration: number): OptimizerStateRecord {
+  const arrays = new Map<string, OptimizerArray>();
+  for (const [key, slots] of state.slots) {
+    for (const s of slots) arrays.set(`${key}/${s.name}`, { shape: [...s.shape], data: s.values });
+  }
+  return { scalars: { step: state.step, scheduleIteration }, arrays };
+}
+
+/**
+ * Inverse of {@link optimizerStateToRecord}.
+ *
+ * @example
+ * ```ts
+ * opt.setState(optimizerStateFromRecord(checkpoint.optimizerState, 'sgd'));
+ * ```
+ */
+export function optimizerStateFromRecord(record: OptimizerStateRecord, kind: OptimizerKind): OptimizerState {
+  const step = record.scalars.step;
+  if (!Number.isInteger(step)) throw new Error('Error in optimizerStateFromRecord: the checkpoint has no integer optimizer step');
+  const slots = new Map<string, OptimizerSlot[]>();
+  for (const [name, a] of record.arrays) {
+    const cut = name.lastIndexOf('/');
+    if (cut <= 0) throw new Error(`Error in optimizerStateFromRecord: array '${name}' is not named <key>/<slot>`);
+    const key = name.slice(0, cut);
+    const list = slots.get(key) ?? [];
+    list.push({ name: name.slice(cut + 1), shape: [...a.shape], values: a.data });
+    slots.set(key, list);
+  }
+  return { kind, step, slots };
 }
