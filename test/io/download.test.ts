@@ -270,19 +270,21 @@ describe('downloadWeights', () => {
 
   it('downloads once when two processes ask at the same time', async () => {
     const entry = entryFor(PAYLOAD, server.base);
-    let endedAt = Infinity;
-    server.handler = serveBytes(PAYLOAD, { piece: 20_000, delayMs: 150, onEnd: () => (endedAt = Date.now()) }); // ~2.3 s
+    // Each child leaves a mark when it is about to ask; the server holds the one download open
+    // until both marks exist, so both processes ask while it runs, however slowly they start.
+    const marks = fs.mkdtempSync(path.join(os.tmpdir(), 'download-marks-'));
+    server.handler = serveBytes(PAYLOAD, { piece: 20_000, delayMs: 10, holdEnd: () => fs.readdirSync(marks).length < 2 });
     const snippet = `
-      const started = Date.now();
       const { downloadWeights } = require(root + '/src/io/download.ts');
+      require('fs').writeFileSync(require('path').join(process.env.MARKS, String(process.pid)), '');
       const file = await downloadWeights(JSON.parse(process.env.ENTRY), { cacheDir: process.env.CACHE });
-      console.log(JSON.stringify({ started, file }));`;
-    const env = { ENTRY: JSON.stringify(entry), CACHE: cacheDir };
-    const children = await Promise.all([runInChild(snippet, { env }), runInChild(snippet, { env })]);
+      console.log(JSON.stringify({ file }));`;
+    const env = { ENTRY: JSON.stringify(entry), CACHE: cacheDir, MARKS: marks };
+    const children = await Promise.all([runInChild(snippet, { env }), runInChild(snippet, { env })]).finally(() =>
+      fs.rmSync(marks, { recursive: true, force: true }),
+    );
     for (const c of children) expect({ code: c.code, stderr: c.stderr }).toEqual({ code: 0, stderr: '' });
-    const outs = children.map((c) => JSON.parse(c.stdout.trim()) as { started: number; file: string });
-    // Both were running before the one download ended: the second waited on the lock.
-    for (const o of outs) expect(o.started).toBeLessThan(endedAt);
+    const outs = children.map((c) => JSON.parse(c.stdout.trim()) as { file: string });
     expect(outs.map((o) => o.file)).toEqual([path.join(cacheDir, entry.fileName), path.join(cacheDir, entry.fileName)]);
     expect(server.requests).toHaveLength(1);
     expect(sha256Hex(fs.readFileSync(outs[0].file))).toBe(sha256Hex(PAYLOAD));

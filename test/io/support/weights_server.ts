@@ -61,6 +61,11 @@ export interface ServeOptions {
   delayMs?: number;
   /** Called when the last byte was sent. */
   onEnd?: () => void;
+  /**
+   * Called before the last byte is sent; while it returns true the response waits (polled every
+   * 20 ms). Lets a test hold a download open until other processes are up, with no timing guess.
+   */
+  holdEnd?: () => boolean;
 }
 
 /** A handler serving `bytes` as a file. */
@@ -82,7 +87,11 @@ export function serveBytes(bytes: Uint8Array, o: ServeOptions = {}): Handler {
     const body = Buffer.from(bytes.buffer, bytes.byteOffset + start, bytes.length - start);
     const limit = o.cutAfter ?? o.stallAfter;
     const sent = limit === undefined ? body : body.subarray(0, Math.max(0, limit - start));
-    const finish = () => {
+    const finish = (): void => {
+      if (o.holdEnd?.() === true && !res.destroyed) {
+        setTimeout(finish, 20);
+        return;
+      }
       if (o.cutAfter !== undefined) res.socket?.destroy();
       else if (o.stallAfter === undefined) {
         res.end();
