@@ -2,6 +2,7 @@
  * The rooms of `src/` (its folders) import each other without cycles, so the layering of
  * docs/architecture.md holds: a room can be read, tested and moved with only the rooms below it.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { readImportEdges, roomCycles, roomGraph } from './import_graph';
 
@@ -38,5 +39,23 @@ describe('import graph of src/', () => {
       return `${rooms.join(' <-> ')}: ${why.join('; ')}`;
     });
     expect(cycles).toEqual([]);
+  });
+
+  it('is the graph docs/architecture.md shows', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'architecture.md'), 'utf8');
+    const block = doc.split('The import graph measured on this layout')[1]?.split('```')[1];
+    expect(block).toBeDefined();
+    const documented = new Map<string, string[]>();
+    for (const line of block!.split('\n')) {
+      const m = /^(\S+)\s*->\s*([a-z ]*?)\s*(\(|$)/.exec(line.trim());
+      if (m) documented.set(m[1], m[2].split(/\s+/).filter(Boolean).sort());
+      const leaves = /^([a-z, ]+?)\s+\(import no other room\)/.exec(line.trim());
+      if (leaves) for (const r of leaves[1].split(/,\s*/)) documented.set(r, []);
+    }
+    const measured = new Map<string, string[]>();
+    for (const [a, targets] of graph) if (a !== 'index' && a !== 'backend') measured.set(a, [...targets.keys()].sort());
+    const rooms = new Set([...graph.values()].flatMap((t) => [...t.keys()]));
+    for (const r of rooms) if (!measured.has(r) && r !== 'backend') measured.set(r, []);
+    expect(Object.fromEntries([...documented].sort())).toEqual(Object.fromEntries([...measured].sort()));
   });
 });
