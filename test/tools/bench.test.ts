@@ -20,7 +20,7 @@ function record(): BenchRecord {
     command: 'npm run bench -- --quick',
     machine: { cpu: 'AMD EPYC', cores: 2, loadBefore: 1.5, loadAfter: 2.25 },
     versions: { tfjs: '4.22.0', torch: '1.13.0' },
-    settings: { imageSize: [480, 640], resizedSize: [800, 1066], minSize: 800, trainSize: 256, warmup: 1, runs: 3, throughputImages: 4, weights: 'w.pth' },
+    settings: { imageSize: [480, 640], resizedSize: [800, 1066], minSize: 800, trainSize: 256, trainLr: 0, warmup: 1, runs: 3, throughputImages: 4, weights: 'w.pth' },
     ours: {
       inference: { totalMs: [6000, 6500, 6200], stagesMs: stages(1), detections: [100, 100, 100] },
       throughput: [0.3, 0.25, 0.35],
@@ -113,6 +113,7 @@ describe('bench table', () => {
     expect(md).toContain('tfjs 4.22.0, torch 1.13.0.');
     expect(md).toContain('detections per image ours 100, torchvision 100/99.');
     expect(md).toContain('1 warm-up run and 3 timed runs per measure');
+    expect(md).toContain('SGD at lr 0 (all of its arithmetic, the weights kept)');
     expect(md).toContain('- training with both cores: not yet');
     expect(md.endsWith('\n')).toBe(true);
   });

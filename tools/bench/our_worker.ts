@@ -2,7 +2,7 @@
  * Our side of `npm run bench`: a worker process holding one model on the wasm backend, answering
  * the driver's commands one at a time (see child.ts for the protocol):
  *
- * - `setup {mode, weights, manifest, minSize}`: loads the torchvision state dict with
+ * - `setup {mode, weights, manifest, minSize, lr}`: loads the torchvision state dict with
  *   `fromTorchvision`; mode `train` registers the wasm training kernels first (mode `infer`
  *   leaves them out, as `load` does for a user who only predicts).
  * - `infer {count}`: `count` predictions of the inference image, one at a time, with their times
@@ -62,8 +62,8 @@ async function setup(c: Record<string, unknown>): Promise<{ loaded: Loaded; repl
         masks: { data: training[i].masks, height: t.height, width: t.width },
       }),
     );
-    // torchvision's reference learning rate for 2 images (0.02 for 16), its momentum and decay.
-    const step = makeOurTrainStep(model.network, { lr: 0.0025, momentum: 0.9, weightDecay: 1e-4, seed: 0 });
+    // torchvision's reference momentum and decay; the driver's lr (see TRAIN_LR in bench.ts).
+    const step = makeOurTrainStep(model.network, { lr: Number(c.lr), momentum: 0.9, weightDecay: 1e-4, seed: 0 });
     train = { images, targets, step };
   }
   const reply: Reply = { ok: true, loadMs, backend: tf.getBackend(), versions: { tfjs: tf.version.tfjs, 'tfjs-backend-wasm': version_wasm, node: process.versions.node } };

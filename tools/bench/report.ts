@@ -112,6 +112,8 @@ export interface BenchRecord {
     readonly resizedSize: readonly [number, number];
     readonly minSize: number;
     readonly trainSize: number;
+    /** Learning rate of the timed SGD steps. */
+    readonly trainLr: number;
     readonly warmup: number;
     readonly runs: number;
     readonly throughputImages: number;
@@ -232,7 +234,7 @@ export function markdownReport(r: BenchRecord): string {
     `${v}.`,
     `Inference: a ${s.imageSize[0]}x${s.imageSize[1]} photo resized to ${s.resizedSize[0]}x${s.resizedSize[1]} (min size ${s.minSize}), ` +
       `detections per image ours ${detectionCounts(r.ours.inference)}, torchvision ${detectionCounts(r.theirs.inference)}. ` +
-      `Training: two photos with 3 objects each, short side ${s.trainSize} px, SGD. Weights: ${s.weights} (seeded random).`,
+      `Training: two photos with 3 objects each, short side ${s.trainSize} px, SGD at lr ${s.trainLr}${s.trainLr === 0 ? ' (all of its arithmetic, the weights kept)' : ''}. Weights: ${s.weights} (seeded random).`,
     `${plural(s.warmup, 'warm-up run')} and ${plural(s.runs, 'timed run')} per measure, ours and torchvision interleaved; cells are median (min-max).`,
     '',
     markdownTable(benchRows(r)),

@@ -10,7 +10,8 @@ marked '@@bench '; see tools/bench/child.ts).
   by running GeneralizedRCNN.forward's steps by hand (transform, backbone, rpn, roi_heads,
   transform.postprocess) under torch.inference_mode (as torchvision's reference evaluation); a
   forward pre-hook on roi_heads.mask_roi_pool splits the RoI heads into box and mask parts.
-- train: one step: model(images, targets), the sum of the losses, backward, SGD step.
+- train: one step: model(images, targets), the sum of the losses, backward, SGD step (momentum
+  0.9, weight decay 1e-4, the driver's learning rate).
 - memory: peak resident memory (getrusage's ru_maxrss, KiB on Linux).
 
 Threads: --threads N sets torch.set_num_threads (1 for latency and training, 2 for throughput).
@@ -20,6 +21,7 @@ Run by tools/bench/bench.ts: /usr/bin/python3 tools/bench/torch_bench.py --threa
 """
 import argparse
 import json
+import math
 import resource
 import sys
 import time
@@ -84,8 +86,8 @@ class Worker:
                     "masks": torch.from_numpy(masks.copy()),
                 })
             params = [p for p in self.model.parameters() if p.requires_grad]
-            # torchvision's reference: lr 0.02 for 16 images (0.0025 for 2), momentum 0.9, decay 1e-4.
-            self.optimizer = torch.optim.SGD(params, lr=0.0025, momentum=0.9, weight_decay=1e-4)
+            # torchvision's reference momentum and decay; the driver's lr (see TRAIN_LR in bench.ts).
+            self.optimizer = torch.optim.SGD(params, lr=float(c["lr"]), momentum=0.9, weight_decay=1e-4)
         else:
             self.model.eval()
         versions = {"torch": torch.__version__, "torchvision": torchvision.__version__, "python": sys.version.split()[0]}
@@ -128,7 +130,10 @@ class Worker:
         total.backward()
         self.optimizer.step()
         ms = (time.perf_counter() - t0) * 1000
-        return {"ms": ms, "losses": {k: v.item() for k, v in losses.items()}}
+        values = {k: v.item() for k, v in losses.items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            raise FloatingPointError(f"non-finite loss: {values}")
+        return {"ms": ms, "losses": values}
 
     def memory(self, c):
         return {"peakMiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
