@@ -15,8 +15,8 @@
  * Only one side computes at a time (a worker idles between commands), so the two never compete
  * for the cores; other jobs on the machine still do, hence the load average in the report.
  *
- * Run: `npm run bench` (800 px, about 10 minutes on 2 cores) or `npm run bench -- --quick`;
- * `npm run bench -- --help` lists the options.
+ * Run: `npm run bench` (800 px; 19 minutes on the shared 2-core machine at load 2-9) or
+ * `npm run bench -- --quick` (320 px; 8 minutes there); `npm run bench -- --help` lists the options.
  */
 import * as fs from 'fs';
 import * as os from 'os';
