@@ -1,13 +1,11 @@
 /**
  * The bench's one contact with our training API: one SGD step on a transformed batch, as
- * src/train's Trainer takes it (targets outside the tape, `tf.variableGrads` of the summed five
- * losses, the optimizer step), without the loop, logging or checkpoints around it.
- *
- * That API is being reworked; whoever changes it updates this function and nothing else in
- * tools/bench. Everything comes through the library's public index.
+ * src/train's Trainer takes it (`tf.variableGrads` of the summed five losses of
+ * `MaskRCNN.trainingForward`, one pass; then the optimizer step), without the loop, logging or
+ * checkpoints around it. Everything comes through the library's public index.
  */
 import * as tf from '@tensorflow/tfjs';
-import { gradsByKey, LOSS_NAMES, type LossName, type Losses, type MaskRCNN, prepareTrainingTargets, Rng, SGD, trainableParams, type TrainingBatch, trainingLosses, variablesOf } from '../../src';
+import { gradsByKey, LOSS_NAMES, type LossName, type Losses, type MaskRCNN, Rng, SGD, trainableParams, type TrainingBatch, variablesOf } from '../../src';
 
 /** SGD settings of the step (torchvision's detection reference: momentum 0.9, weight decay 1e-4). */
 export interface OurTrainStepOptions {
@@ -35,10 +33,9 @@ export function makeOurTrainStep(network: MaskRCNN, o: OurTrainStepOptions): { s
   const optimizer = new SGD(params, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
   const rng = new Rng(o.seed);
   const step = async (batch: TrainingBatch): Promise<Record<LossName, number>> => {
-    const prepared = await prepareTrainingTargets(network, batch, { rng });
     let kept: Losses | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const l = trainingLosses(network, batch, prepared);
+      const l = network.trainingForward(batch, { rng }).losses;
       kept = l;
       for (const k of LOSS_NAMES) tf.keep(l[k]);
       return tf.addN(LOSS_NAMES.map((k) => l[k])) as tf.Scalar;
