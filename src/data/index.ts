@@ -11,7 +11,7 @@
  * }
  * ```
  */
-export { CocoDataset, loadCocoDataset, decodeMasksRowMajor } from './coco_dataset';
+export { CocoDataset, loadCocoDataset } from './coco_dataset';
 export type { CocoDatasetOptions, CocoCategory, CocoImageInfo, CocoTarget, CocoSample, CocoDatasetStats, LabelMode } from './coco_dataset';
 export { DEFAULT_MAX_PIXELS, readImage, readImageInfo } from './image_io';
 export type { DecodedImage, ImageInfo, ReadImageOptions } from './image_io';

@@ -1,5 +1,5 @@
-import { decodeMasksRowMajor, CocoTarget } from '../../src/data/coco_dataset';
-import { frPoly, fromMaskRowMajor } from '../../src/data/mask';
+import { CocoTarget } from '../../src/data/coco_dataset';
+import { decodeMasksRowMajor, frPoly, fromMaskRowMajor } from '../../src/data/mask';
 import { renderShapesImage } from '../../src/data/shapes';
 import {
   applyTrainTransforms,
