@@ -1,6 +1,6 @@
 /**
  * The one reader of COCO instances files (`instances_*.json`: images, categories, annotations).
- * The training dataset ({@link CocoDataset}) and COCOeval's ground truth ({@link CocoGroundTruth})
+ * The training dataset (`CocoDataset`) and COCOeval's ground truth (`CocoGroundTruth`)
  * both read through it, so an entry is checked by the same rules and named the same way in every
  * message: `<file>: annotation id 14 (#4 in annotations): bbox must be 4 finite numbers ...`.
  *

@@ -144,9 +144,13 @@ export function indexForTraining(json: unknown, source: string, options: Trainin
     if (skip(e) || e.value === undefined) continue;
     const a = e.value;
     const im = imageById.get(a.imageId as number);
-    const kept = im === undefined ? unknown('image', a.imageId) : trainingAnnotation(a, im, labelOf, `${source}: ${e.name}`, warnings);
-    if ('code' in kept || im === undefined) {
-      skip(e, kept as Problem);
+    if (im === undefined) {
+      skip(e, unknown('image', a.imageId));
+      continue;
+    }
+    const kept = trainingAnnotation(a, im, labelOf, `${source}: ${e.name}`, warnings);
+    if ('code' in kept) {
+      skip(e, kept);
       continue;
     }
     im.annotations.push(kept);

@@ -86,7 +86,7 @@ export class GeneralizedRCNNTransform {
   /** Validates, normalises, resizes and batches. The caller owns `images` of the result. */
   forward(images: readonly tf.Tensor3D[]): TransformedBatch {
     if (images.length === 0) throw new Error('Error in GeneralizedRCNNTransform: no images given');
-    const pixels = images.map((img, i) => readImage(img, i));
+    const pixels = images.map((img, i) => readPixels(img, i));
     const normalize = { mean: this.imageMean, std: this.imageStd };
     const resized = pixels.map((p) => {
       const r = resizedSize(p.height, p.width, this.minSize, this.maxSize);
@@ -102,7 +102,7 @@ export class GeneralizedRCNNTransform {
 }
 
 /** The values of image `i`, after rejecting what torchvision would reject and what would silently poison the batch. */
-function readImage(img: tf.Tensor, i: number): { data: Int32Array | Float32Array; height: number; width: number } {
+function readPixels(img: tf.Tensor, i: number): { data: Int32Array | Float32Array; height: number; width: number } {
   const where = `Error in GeneralizedRCNNTransform: image ${i}`;
   if (!(img instanceof tf.Tensor)) throw new Error(`${where} is not a tf.Tensor`);
   if (img.rank !== 3) throw new Error(`${where} must have rank 3 [H, W, 3], got shape [${img.shape.join(', ')}]`);
