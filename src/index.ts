@@ -38,6 +38,10 @@ export * from './model/coco_names';
 
 // The pipeline, stage by stage.
 export * from './transform/resize_rule';
+export * from './transform/normalize';
+export * from './transform/interpolate';
+export * from './transform/transform_image';
+export * from './transform/batch_images';
 export * from './transform/generalized_rcnn_transform';
 export * from './nn/torch_layer';
 export * from './nn/conv2d';

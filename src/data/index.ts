@@ -11,25 +11,14 @@
  * }
  * ```
  */
-export { CocoDataset, loadCocoDataset, decodeMasksRowMajor } from './coco_dataset';
+export { CocoDataset, loadCocoDataset } from './coco_dataset';
 export type { CocoDatasetOptions, CocoCategory, CocoImageInfo, CocoTarget, CocoSample, CocoDatasetStats, LabelMode } from './coco_dataset';
 export { DEFAULT_MAX_PIXELS, readImage, readImageInfo } from './image_io';
 export type { DecodedImage, ImageInfo, ReadImageOptions } from './image_io';
-export {
-  applyTrainTransforms,
-  sampleTransformParams,
-  resolveTransformOptions,
-  resizeBilinear,
-  resizeMasksNearest,
-  transformBoxes,
-  toFloatImage,
-  nearestIndices,
-  bilinearTaps,
-  IMAGENET_NORMALIZATION,
-} from './transforms';
-export type { TrainTransformOptions, TransformParams, TrainingSample, Normalization } from './transforms';
-export { DataLoader, padImages } from './loader';
-export type { DataLoaderOptions, Batch, PaddedImages, TrainingSource } from './loader';
+export { applyTrainTransforms, sampleTransformParams, resolveTransformOptions, resizeMasksNearest, transformBoxes } from './transforms';
+export type { TrainTransformOptions, TransformParams, TrainingSample } from './transforms';
+export { DataLoader } from './loader';
+export type { DataLoaderOptions, Batch, TrainingSource } from './loader';
 export { WarningLog } from './warnings';
 export type { DataWarning, DataWarningCode, WarningHandler } from './warnings';
 export { generateShapesDataset, renderShapesImage, SHAPE_KINDS } from './shapes';

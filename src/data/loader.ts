@@ -9,7 +9,7 @@
  * choices of a sample (size, jitter, flip) come from `hashSeed(seed, e, index)`. Neither depends
  * on timing or prefetch depth, so a run resumed at (epoch, batch) sees the same batches.
  */
-import { CocoTarget } from './coco_dataset';
+import type { CocoTarget } from './coco_sample';
 import { DecodedImage } from './image_io';
 import { applyTrainTransforms, resolveTransformOptions, sampleTransformParams, TrainingSample, TrainTransformOptions } from './transforms';
 import { WarningHandler, WarningLog } from './warnings';
@@ -213,46 +213,4 @@ export class DataLoader {
       return { ok: false, message };
     }
   }
-}
-
-/** Images of a batch padded into one array, as torchvision's `batch_images`. */
-export interface PaddedImages {
-  /** `[N, Hp, Wp, 3]` float32, zeros in the padding (bottom and right). */
-  readonly images: Float32Array;
-  readonly batchHeight: number;
-  readonly batchWidth: number;
-  /** `[N]` sizes `[h, w]` before padding. */
-  readonly imageSizes: [number, number][];
-}
-
-/**
- * Pads images of different sizes to one `[N, Hp, Wp, 3]` array, Hp and Wp the largest height and
- * width rounded up to a multiple of `sizeDivisible` (torchvision: 32). torchvision pads after
- * normalizing, so use this on samples transformed with `normalize`.
- *
- * @example
- * ```ts
- * const { images, batchHeight, batchWidth } = padImages(batch.samples);
- * const x = tf.tensor4d(images, [batch.samples.length, batchHeight, batchWidth, 3]);
- * ```
- */
-export function padImages(samples: readonly Pick<TrainingSample, 'image' | 'height' | 'width'>[], sizeDivisible = 32): PaddedImages {
-  if (samples.length === 0) throw new Error('Error in padImages: no samples');
-  checkPositiveInt('sizeDivisible', sizeDivisible);
-  const maxH = Math.max(...samples.map((s) => s.height));
-  const maxW = Math.max(...samples.map((s) => s.width));
-  const batchHeight = Math.ceil(maxH / sizeDivisible) * sizeDivisible;
-  const batchWidth = Math.ceil(maxW / sizeDivisible) * sizeDivisible;
-  const images = new Float32Array(samples.length * batchHeight * batchWidth * 3);
-  samples.forEach((s, n) => {
-    if (s.image.length !== s.height * s.width * 3) {
-      throw new Error(`Error in padImages: sample ${n} has ${s.image.length} values, expected ${s.height}*${s.width}*3`);
-    }
-    const rowLen = s.width * 3;
-    for (let y = 0; y < s.height; y++) {
-      // [H, W, 3] row y -> [N, Hp, Wp, 3] at (n, y, 0)
-      images.set(s.image.subarray(y * rowLen, (y + 1) * rowLen), ((n * batchHeight + y) * batchWidth) * 3);
-    }
-  });
-  return { images, batchHeight, batchWidth, imageSizes: samples.map((s) => [s.height, s.width]) };
 }

@@ -6,7 +6,8 @@
  * Shapes: N samples, each H_i x W_i after resizing, padded to H x W (multiples of 32).
  */
 import * as tf from '@tensorflow/tfjs';
-import { padImages, type TrainingSample } from '.';
+import { padImages } from '../transform/batch_images';
+import type { TrainingSample } from './transforms';
 import type { TrainingBatch } from '../targets/training_batch';
 
 /**

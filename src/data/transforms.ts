@@ -15,23 +15,21 @@
  *    float32 ratios `newSize / oldSize`.
  * Every step is reproduced in float32 (`Math.fround`), so sizes, indices and box coordinates are
  * those torchvision computes.
+ *
+ * The image goes through the same normalise and resize as an inference image
+ * (src/transform/transform_image.ts; the resize rule is src/transform/resize_rule.ts); masks need
+ * a nearest resize from RLE, which only training does, so it lives here with the box arithmetic.
  */
+import { nearestIndices } from '../transform/interpolate';
+import type { Normalization } from '../transform/normalize';
 import { resizedSize } from '../transform/resize_rule';
+import { transformImage } from '../transform/transform_image';
 import { Rle } from './mask';
 import { DecodedImage } from './image_io';
-import { CocoTarget } from './coco_dataset';
+import { CocoTarget } from './coco_sample';
 import { Rng } from '../util/random';
 
 const f32 = Math.fround;
-
-/** Per-channel normalization `(x - mean) / std` on `[0, 1]` images (RGB order). */
-export interface Normalization {
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-}
-
-/** ImageNet statistics, torchvision's `image_mean` / `image_std` for Mask R-CNN. */
-export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 /** Options of the training transforms (all optional). */
 export interface TrainTransformOptions {
@@ -148,142 +146,6 @@ export function sampleTransformParams(rng: Rng, height: number, width: number, o
 }
 
 /**
- * Source indices of `interpolate(mode='nearest')` from `inSize` to `outSize` with no explicit
- * scale (PyTorch's `nearest_idx`: float32 `scale = in / out`, `floor(i * scale)`).
- *
- * @example
- * ```ts
- * nearestIndices(5, 3); // Int32Array [0, 1, 3]
- * ```
- */
-export function nearestIndices(inSize: number, outSize: number): Int32Array {
-  const idx = new Int32Array(outSize);
-  if (outSize === inSize) {
-    for (let i = 0; i < outSize; i++) idx[i] = i;
-  } else if (outSize === 2 * inSize) {
-    for (let i = 0; i < outSize; i++) idx[i] = i >> 1;
-  } else {
-    const scale = f32(inSize / outSize);
-    for (let i = 0; i < outSize; i++) idx[i] = Math.min(Math.floor(f32(i * scale)), inSize - 1);
-  }
-  return idx;
-}
-
-/**
- * Taps of `interpolate(mode='bilinear', align_corners=False)` along one axis (PyTorch's
- * `compute_indices_weights_linear`): output i reads `i0[i]` and `i1[i]` with weights `w0[i]`,
- * `w1[i]` (float32).
- *
- * @example
- * ```ts
- * bilinearTaps(2, 3); // i0 [0, 0, 1], i1 [1, 1, 1], w1 [0, 0.5, 0.1666...]
- * ```
- */
-export function bilinearTaps(inSize: number, outSize: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
-  const scale = f32(inSize / outSize);
-  const i0 = new Int32Array(outSize);
-  const i1 = new Int32Array(outSize);
-  const w0 = new Float32Array(outSize);
-  const w1 = new Float32Array(outSize);
-  for (let i = 0; i < outSize; i++) {
-    let real = f32(f32(scale * f32(i + 0.5)) - 0.5);
-    if (real < 0) real = 0;
-    const k = Math.min(Math.floor(real), inSize - 1);
-    const lambda = Math.min(Math.max(f32(real - k), 0), 1);
-    i0[i] = k;
-    i1[i] = k + (k < inSize - 1 ? 1 : 0);
-    w0[i] = f32(1 - lambda);
-    w1[i] = lambda;
-  }
-  return { i0, i1, w0, w1 };
-}
-
-/**
- * Bilinear resize of a `[H, W, C]` float32 image (align_corners=False, no antialiasing), as
- * torchvision's detection transform. `flip` mirrors the input horizontally first.
- *
- * @example
- * ```ts
- * const out = resizeBilinear(src, 480, 640, 3, 800, 1066); // [800, 1066, 3]
- * ```
- */
-export function resizeBilinear(src: Float32Array, h: number, w: number, c: number, outH: number, outW: number, flip = false): Float32Array {
-  if (src.length !== h * w * c) throw new Error(`Error in resizeBilinear: input has ${src.length} values, expected ${h}*${w}*${c}`);
-  const ty = bilinearTaps(h, outH);
-  const tx = bilinearTaps(w, outW);
-  if (flip) {
-    for (let i = 0; i < outW; i++) {
-      tx.i0[i] = w - 1 - tx.i0[i];
-      tx.i1[i] = w - 1 - tx.i1[i];
-    }
-  }
-  // Separable, in PyTorch's order: each source row interpolated along W (each row once, reused
-  // by every output row that reads it), then pairs of rows combined along H.
-  const rowLen = outW * c;
-  const rows = new Float32Array(h * rowLen); // [H, W', C]
-  const needed = new Uint8Array(h); // when shrinking, some source rows are never read
-  for (let y = 0; y < outH; y++) needed[ty.i0[y]] = needed[ty.i1[y]] = 1;
-  for (let y = 0; y < h; y++) {
-    if (!needed[y]) continue;
-    const r = y * w * c;
-    let o = y * rowLen;
-    for (let x = 0; x < outW; x++) {
-      const a = r + tx.i0[x] * c;
-      const b = r + tx.i1[x] * c;
-      const wx0 = tx.w0[x];
-      const wx1 = tx.w1[x];
-      if (c === 3) {
-        rows[o] = f32(src[a] * wx0) + f32(src[b] * wx1);
-        rows[o + 1] = f32(src[a + 1] * wx0) + f32(src[b + 1] * wx1);
-        rows[o + 2] = f32(src[a + 2] * wx0) + f32(src[b + 2] * wx1);
-        o += 3;
-      } else {
-        for (let k = 0; k < c; k++) rows[o++] = f32(src[a + k] * wx0) + f32(src[b + k] * wx1);
-      }
-    }
-  }
-  const out = new Float32Array(outH * rowLen); // [H', W', C]
-  for (let y = 0; y < outH; y++) {
-    const r0 = ty.i0[y] * rowLen;
-    const r1 = ty.i1[y] * rowLen;
-    const wy0 = ty.w0[y];
-    const wy1 = ty.w1[y];
-    const o = y * rowLen;
-    for (let i = 0; i < rowLen; i++) out[o + i] = f32(rows[r0 + i] * wy0) + f32(rows[r1 + i] * wy1);
-  }
-  return out;
-}
-
-/**
- * `uint8 [H, W, 3]` -> float32 `v / 255`, then `(x - mean) / std` when given.
- *
- * @example
- * ```ts
- * toFloatImage(Uint8Array.of(0, 255, 51)); // Float32Array [0, 1, 0.2]
- * ```
- */
-export function toFloatImage(data: Uint8Array, normalize?: Normalization): Float32Array {
-  // A 256-entry table: the result per byte value is exactly torchvision's float32 arithmetic.
-  const tables = [0, 1, 2].map((ch) => {
-    const t = new Float32Array(256);
-    for (let v = 0; v < 256; v++) {
-      let x = f32(v / 255);
-      if (normalize) x = f32(f32(x - f32(normalize.mean[ch])) / f32(normalize.std[ch]));
-      t[v] = x;
-    }
-    return t;
-  });
-  const out = new Float32Array(data.length);
-  const [t0, t1, t2] = tables;
-  for (let i = 0; i < data.length; i += 3) {
-    out[i] = t0[data[i]];
-    out[i + 1] = t1[data[i + 1]];
-    out[i + 2] = t2[data[i + 2]];
-  }
-  return out;
-}
-
-/**
  * Resizes (and optionally flips) RLE masks of `h x w` straight into `[n, outH, outW]` row-major
  * 0/1 masks, with torchvision's nearest indices.
  *
@@ -387,12 +249,10 @@ export function applyTrainTransforms(
     throw new Error(`Error in applyTrainTransforms: image ${target.fileName} is ${image.height}x${image.width}, its target ${h}x${w}`);
   }
   const { height: outH, width: outW, flip } = params;
-  const src = toFloatImage(image.data, options.normalize);
-  const resized = resizeBilinear(src, h, w, 3, outH, outW, flip);
   return {
     imageId: target.imageId,
     fileName: target.fileName,
-    image: resized,
+    image: transformImage(image, outH, outW, options.normalize, flip),
     height: outH,
     width: outW,
     originalHeight: h,

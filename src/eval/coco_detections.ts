@@ -11,14 +11,14 @@
  * uses box results (area `w * h`), segm evaluation uses mask results without boxes (area and
  * box from the mask).
  */
-import * as fs from 'fs';
 import { annToRle, area as rleArea, BoxXywh, Rle, Segmentation, toBbox } from '../data/mask';
 import { rleFromJson } from '../data/mask/ann_to_rle';
 import { rasterBox } from '../data/mask/polygon';
 import { checkRle } from '../data/mask/rle';
 import type { CocoGroundTruth } from './coco_ground_truth';
 import type { CocoResult, IouType, Prediction } from './coco_types';
-import { asBox, asNumber, asRecord, describe } from './json_checks';
+import { readJsonFile } from '../data/json_file';
+import { asBox, asNumber, asRecord, describeJson } from '../data/json_value';
 
 /**
  * A detection's mask source: an in-memory RLE, a COCO json segmentation (decoded when the
@@ -99,13 +99,7 @@ export class CocoDetections {
    * ```
    */
   static fromFile(path: string, gt: CocoGroundTruth): CocoDetections {
-    let json: unknown;
-    try {
-      json = JSON.parse(fs.readFileSync(path, 'utf8'));
-    } catch (e) {
-      throw new Error(`Error reading results ${path}: ${(e as Error).message}`);
-    }
-    return CocoDetections.fromResults(json, gt, path);
+    return CocoDetections.fromResults(readJsonFile(path, 'results file', 'CocoDetections.fromFile'), gt, path);
   }
 
   /**
@@ -118,7 +112,7 @@ export class CocoDetections {
    * ```
    */
   static fromResults(results: CocoResult[] | unknown, gt: CocoGroundTruth, source = '<results>'): CocoDetections {
-    if (!Array.isArray(results)) throw new Error(`Error in ${source}: results must be an array of objects, got ${describe(results)}`);
+    if (!Array.isArray(results)) throw new Error(`Error in ${source}: results must be an array of objects, got ${describeJson(results)}`);
     const n = results.length;
     const cols = newColumns(n);
     if (n === 0) return new CocoDetections(source, cols.imageIds, cols.categoryIds, cols.scores, cols.boxes, cols.areas, []);
@@ -148,7 +142,7 @@ export class CocoDetections {
         masks[i] = seg;
       } else {
         if (seg === undefined || Array.isArray(seg) || seg === null || typeof seg !== 'object') {
-          throw new Error(`Error in ${source}: ${what}.segmentation must be an RLE {size, counts}, got ${describe(seg)}`);
+          throw new Error(`Error in ${source}: ${what}.segmentation must be an RLE {size, counts}, got ${describeJson(seg)}`);
         }
         const rle = rleFromJson(seg, `${source}: ${what}.segmentation`);
         cols.areas[i] = rleArea(rle);
@@ -209,7 +203,7 @@ export class CocoDetections {
         if (iouType === 'bbox') {
           const b = p.boxes[d];
           if (!Array.isArray(b) || b.length !== 4 || !b.every(Number.isFinite)) {
-            throw new Error(`Error in ${source}: ${what}.boxes[${d}] must be 4 finite numbers [x1, y1, x2, y2], got ${describe(b)}`);
+            throw new Error(`Error in ${source}: ${what}.boxes[${d}] must be 4 finite numbers [x1, y1, x2, y2], got ${describeJson(b)}`);
           }
           // [x1, y1, x2, y2] -> [x, y, w, h]
           const box: BoxXywh = [b[0], b[1], b[2] - b[0], b[3] - b[1]];
@@ -219,7 +213,7 @@ export class CocoDetections {
           const m = (p.masks as Rle[])[d];
           const where = `${source}: ${what}.masks[${d}]`;
           if (m === null || typeof m !== 'object' || m.h !== h || m.w !== w) {
-            throw new Error(`Error in ${where}: must be an RLE of the image's size ${h}x${w}, got ${m ? `${m.h}x${m.w}` : describe(m)}`);
+            throw new Error(`Error in ${where}: must be an RLE of the image's size ${h}x${w}, got ${m ? `${m.h}x${m.w}` : describeJson(m)}`);
           }
           checkRle(m, where);
           cols.areas[i] = rleArea(m);

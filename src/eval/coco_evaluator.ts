@@ -159,14 +159,14 @@ export class CocoEvaluator {
     if (D > 0 && G > 0) {
       if (this.iouType === 'bbox') {
         const gtBoxes = gts.map((g) => {
-          if (!g.bbox) throw new Error(`Error in ${this.gt.source}: annotations[${g.index}] (id ${g.id}) has no bbox, which bbox evaluation needs`);
+          if (!g.bbox) throw new Error(`Error in ${this.gt.source}: ${g.name} has no bbox, which bbox evaluation needs`);
           return g.bbox;
         });
         ious = bboxIouUnchecked(dts.map((d) => this.dt.box(d)), gtBoxes, gtCrowd);
       } else {
         const [h, w] = this.gt.imageSize(imgId);
         const gtRles: Rle[] = gts.map((g) => {
-          const where = `${this.gt.source}: annotations[${g.index}] (id ${g.id})`;
+          const where = `${this.gt.source}: ${g.name}`;
           if (g.segmentation === undefined) throw new Error(`Error in ${where}: no segmentation, which segm evaluation needs`);
           return annToRle(g.segmentation, h, w, where);
         });

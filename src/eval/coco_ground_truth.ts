@@ -1,11 +1,17 @@
 /**
  * A COCO instances file indexed for evaluation (the part of pycocotools' `COCO` that
  * COCOeval uses): images by id, categories, and annotations per image in file order.
+ *
+ * The file is read by the shared COCO reader (data/coco_instances.ts), the same one training
+ * uses. What pycocotools reads when it loads must be valid at load (ids, image_id, category_id,
+ * iscrowd, area, a bbox when there is one); an image's size is needed only to rasterise polygons,
+ * so a bad size is reported when segm evaluation asks for it; segmentations are decoded the
+ * pycocotools way (`annToRLE`) when evaluated; `file_name` and category names are not needed.
  */
-import * as fs from 'fs';
+import { CocoInstances, FieldProblem, InstancesEntry, InstancesImage, readCocoInstances } from '../data/coco_instances';
+import { readJsonFile } from '../data/json_file';
 import type { BoxXywh, Segmentation } from '../data/mask';
 import type { CocoDataset, CocoImage } from './coco_types';
-import { asBox, asNumber, asRecord, describe } from './json_checks';
 
 /** A ground-truth annotation after validation. */
 export interface GtAnnotation {
@@ -20,6 +26,25 @@ export interface GtAnnotation {
   readonly segmentation: Segmentation | undefined;
   /** Position in the file's `annotations`, for messages. */
   readonly index: number;
+  /** How messages name it: `annotation id 7 (#3 in annotations)`. */
+  readonly name: string;
+}
+
+/** Whether COCOeval needs `p` to be absent when it loads the file. */
+function invalidAtLoad(p: FieldProblem): boolean {
+  switch (p.field) {
+    case 'entry':
+    case 'id':
+    case 'image_id':
+    case 'category_id':
+    case 'iscrowd':
+    case 'area':
+      return true;
+    case 'bbox':
+      return !p.missing; // a missing bbox matters to bbox evaluation only
+    default:
+      return false;
+  }
 }
 
 /**
@@ -38,14 +63,49 @@ export class CocoGroundTruth {
   readonly categoryIds: readonly number[];
   /** Category names by id (`''` where the file has none). */
   readonly categoryNames: ReadonlyMap<number, string>;
+  /** Image entries by id, as given. */
+  readonly images: ReadonlyMap<number, CocoImage>;
+
+  private readonly byImage = new Map<number, GtAnnotation[]>();
+  private readonly imageEntries = new Map<number, InstancesEntry<InstancesImage>>();
 
   private constructor(
     /** File name (or `'<memory>'`) used in error messages. */
     readonly source: string,
-    readonly images: ReadonlyMap<number, CocoImage>,
-    categories: Map<number, string>,
-    private readonly byImage: ReadonlyMap<number, readonly GtAnnotation[]>,
+    file: CocoInstances,
   ) {
+    const images = new Map<number, CocoImage>();
+    const categories = new Map<number, string>();
+    const entries: InstancesEntry<unknown>[] = [...file.images, ...file.categories, ...file.annotations];
+    for (const e of entries) {
+      const p = e.problems.find(invalidAtLoad);
+      if (p !== undefined) throw new Error(`Error in ${source}: ${e.name}: ${p.message}`);
+    }
+    for (const e of file.images) {
+      if (e.value === undefined) continue;
+      images.set(e.value.id, e.value.raw as unknown as CocoImage);
+      this.imageEntries.set(e.value.id, e);
+    }
+    for (const e of file.categories) if (e.value !== undefined) categories.set(e.value.id, e.value.name ?? '');
+    for (const e of file.annotations) {
+      const a = e.value;
+      if (a === undefined || a.imageId === undefined || a.categoryId === undefined || a.area === undefined) continue; // invalid at load: thrown above
+      const gtAnn: GtAnnotation = {
+        id: a.id,
+        imageId: a.imageId,
+        categoryId: a.categoryId,
+        area: a.area,
+        iscrowd: a.iscrowd,
+        bbox: a.bbox,
+        segmentation: a.segmentation as Segmentation | undefined,
+        index: e.index,
+        name: e.name,
+      };
+      let list = this.byImage.get(a.imageId);
+      if (!list) this.byImage.set(a.imageId, (list = []));
+      list.push(gtAnn);
+    }
+    this.images = images;
     this.imageIds = [...images.keys()].sort((a, b) => a - b);
     this.categoryIds = [...categories.keys()].sort((a, b) => a - b);
     this.categoryNames = categories;
@@ -60,19 +120,7 @@ export class CocoGroundTruth {
    * ```
    */
   static fromFile(path: string): CocoGroundTruth {
-    let text: string;
-    try {
-      text = fs.readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new Error(`Error reading ground truth ${path}: ${(e as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new Error(`Error in ${path}: not valid json (${(e as Error).message})`);
-    }
-    return CocoGroundTruth.fromJson(json, path);
+    return CocoGroundTruth.fromJson(readJsonFile(path, 'ground truth', 'CocoGroundTruth.fromFile'), path);
   }
 
   /**
@@ -84,59 +132,7 @@ export class CocoGroundTruth {
    * ```
    */
   static fromJson(json: CocoDataset | unknown, source = '<memory>'): CocoGroundTruth {
-    const root = asRecord(json, source, 'the ground truth');
-    for (const key of ['images', 'categories'] as const) {
-      if (!Array.isArray(root[key])) throw new Error(`Error in ${source}: '${key}' must be an array, got ${describe(root[key])}`);
-    }
-    if (root.annotations !== undefined && !Array.isArray(root.annotations)) {
-      throw new Error(`Error in ${source}: 'annotations' must be an array, got ${describe(root.annotations)}`);
-    }
-    const images = new Map<number, CocoImage>();
-    (root.images as unknown[]).forEach((raw, i) => {
-      const what = `images[${i}]`;
-      const img = asRecord(raw, source, what);
-      const id = asNumber(img.id, source, `${what}.id`);
-      if (images.has(id)) throw new Error(`Error in ${source}: ${what} repeats image id ${id}`);
-      images.set(id, img as unknown as CocoImage);
-    });
-    const categories = new Map<number, string>();
-    (root.categories as unknown[]).forEach((raw, i) => {
-      const cat = asRecord(raw, source, `categories[${i}]`);
-      const id = asNumber(cat.id, source, `categories[${i}].id`);
-      if (categories.has(id)) throw new Error(`Error in ${source}: categories[${i}] repeats category id ${id}`);
-      categories.set(id, typeof cat.name === 'string' ? cat.name : '');
-    });
-    const byImage = new Map<number, GtAnnotation[]>();
-    const seen = new Set<number>();
-    ((root.annotations as unknown[] | undefined) ?? []).forEach((raw, i) => {
-      const ann = asRecord(raw, source, `annotations[${i}]`);
-      const id = asNumber(ann.id, source, `annotations[${i}].id`);
-      const what = `annotations[${i}] (id ${id})`;
-      if (seen.has(id)) throw new Error(`Error in ${source}: ${what} repeats annotation id ${id}`);
-      seen.add(id);
-      const imageId = asNumber(ann.image_id, source, `${what}.image_id`);
-      const categoryId = asNumber(ann.category_id, source, `${what}.category_id`);
-      const area = asNumber(ann.area, source, `${what}.area`);
-      const crowd = ann.iscrowd;
-      if (crowd !== undefined && crowd !== 0 && crowd !== 1 && typeof crowd !== 'boolean') {
-        throw new Error(`Error in ${source}: ${what}.iscrowd must be 0, 1 or a boolean, got ${describe(crowd)}`);
-      }
-      const bbox = ann.bbox === undefined ? undefined : asBox(ann.bbox, source, `${what}.bbox`);
-      const gtAnn: GtAnnotation = {
-        id,
-        imageId,
-        categoryId,
-        area,
-        iscrowd: crowd === 1 || crowd === true,
-        bbox,
-        segmentation: ann.segmentation as Segmentation | undefined,
-        index: i,
-      };
-      let list = byImage.get(imageId);
-      if (!list) byImage.set(imageId, (list = []));
-      list.push(gtAnn);
-    });
-    return new CocoGroundTruth(source, images, categories, byImage);
+    return new CocoGroundTruth(source, readCocoInstances(json, source, { requireAnnotations: false }));
   }
 
   /** Annotations of one image in file order (empty when it has none). */
@@ -149,13 +145,12 @@ export class CocoGroundTruth {
    * polygons).
    */
   imageSize(imageId: number): [number, number] {
-    const img = this.images.get(imageId);
-    if (!img) throw new Error(`Error in ${this.source}: image id ${imageId} is not in 'images'`);
-    const { height, width } = img;
-    if (!Number.isInteger(height) || height <= 0 || !Number.isInteger(width) || width <= 0) {
-      throw new Error(
-        `Error in ${this.source}: image id ${imageId} needs positive integer height and width, got ${describe(height)} x ${describe(width)}`,
-      );
+    const e = this.imageEntries.get(imageId);
+    if (e === undefined) throw new Error(`Error in ${this.source}: image id ${imageId} is not in 'images'`);
+    const { height, width } = e.value as InstancesImage;
+    if (height === undefined || width === undefined) {
+      const p = e.problems.find((q) => q.field === 'size');
+      throw new Error(`Error in ${this.source}: ${e.name}: ${p?.message ?? 'needs height and width'}, which segm evaluation needs`);
     }
     return [height, width];
   }

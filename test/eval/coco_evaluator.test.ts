@@ -192,10 +192,10 @@ describe('CocoEvaluator bad input', () => {
   });
   it('rejects bad ground truth, naming the annotation', () => {
     const bad = dataset([{ ...gtAnn(5, 1, 1, [0, 0, 1, 1]), area: undefined as unknown as number }]);
-    expect(() => CocoGroundTruth.fromJson(bad, 'inst.json')).toThrow(/Error in inst\.json: annotations\[0\] \(id 5\)\.area must be a finite number/);
-    expect(() => CocoGroundTruth.fromJson({ images: [] }, 'inst.json')).toThrow(/'categories' must be an array/);
+    expect(() => CocoGroundTruth.fromJson(bad, 'inst.json')).toThrow(/Error in inst\.json: annotation id 5 \(#0 in annotations\): area must be a finite number, got nothing \(missing\)/);
+    expect(() => CocoGroundTruth.fromJson({ images: [] }, 'inst.json')).toThrow(/Error in inst\.json: "categories" must be an array/);
     const noSeg = dataset([{ ...gtAnn(5, 1, 1, [0, 0, 1, 1]), segmentation: undefined }]);
-    expect(() => stats(noSeg, [det(1, 1, [0, 0, 1, 1], 0.5)], 'segm')).toThrow(/annotations\[0\] \(id 5\): no segmentation/);
+    expect(() => stats(noSeg, [det(1, 1, [0, 0, 1, 1], 0.5)], 'segm')).toThrow(/annotation id 5 \(#0 in annotations\): no segmentation/);
   });
   it('rejects invalid iouType and parameters, listing valid values', () => {
     expect(() => new CocoEvaluator(gt, [], 'keypoints' as 'bbox')).toThrow(/iouType must be one of bbox, segm/);
