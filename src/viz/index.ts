@@ -14,7 +14,7 @@
 export { drawDetections, resolveOverlayOptions } from './overlay';
 export type { ColorBy, OverlayOptions, ResolvedOverlayOptions } from './overlay';
 export { renderTrainingCurves, TRAINING_CURVE_COLORS, TRAINING_CURVES_THEME } from './training_curves';
-export type { CurveName, TrainingCurvesOptions } from './training_curves';
+export type { CurveEvalRecord, CurveName, CurveRecord, CurveStepRecord, TrainingCurvesOptions } from './training_curves';
 export { blendMask, drawLine, drawText, drawTextTag, fillRect, measureText, measureTextTag, outlineMask, strokeRect } from './draw';
 export type { MaskWindow, RgbaImage } from './draw';
 export { contrastTextColor, DEFAULT_PALETTE, paletteColor } from './palette';

@@ -35,7 +35,7 @@
  */
 export { CHECKPOINT_FORMAT, CHECKPOINT_MANIFEST, CHECKPOINT_VERSION, type CheckpointFileEntry, type CheckpointManifest } from './manifest';
 export { CHECKPOINT_WEIGHTS_DIR, LATEST_POINTER, checkpointName, listCheckpoints } from './run_folder';
-export type { OptimizerArray, OptimizerStateRecord } from './optimizer_state';
+export type { OptimizerArray, OptimizerArrayEntry, OptimizerStateRecord } from './optimizer_state';
 export { optimizerStateFromRecord, optimizerStateToRecord } from './optimizer_state';
 export { type CheckpointContent, type CheckpointProgress, type SaveCheckpointOptions, saveCheckpoint } from './save';
 export { type LoadedCheckpoint, latestCheckpoint, loadCheckpoint } from './load';
