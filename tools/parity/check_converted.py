@@ -115,9 +115,6 @@ def main():
     # The fixtures were recorded with the model as make_fixtures.py built it: FrozenBatchNorm2d
     # for the small variant, BatchNorm2d for maskrcnn_resnet50_fpn(weights=None).
     norm = "frozen" if variant == "small" else "batchnorm"
-    # The recording's thread count, so that torch sums in the same order as when it recorded
-    # (fixtures made at OMP_NUM_THREADS=1 and replayed with 2 threads differ by 1.2e-5 in masks).
-    torch.set_num_threads(int(meta.get("torch_threads", torch.get_num_threads())))
     images = []
     if norm in models:
         inputs = []

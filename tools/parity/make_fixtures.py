@@ -238,8 +238,6 @@ def main():
     meta = {
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
-        # The thread count changes the order of float32 sums; a replay (check_converted.py) uses the same.
-        "torch_threads": torch.get_num_threads(),
         "seed": SEED,
         "images": list(IMAGES),
         "batch_norms_randomised": n_bn,
