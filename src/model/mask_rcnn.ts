@@ -21,7 +21,6 @@ import { DetectionOptions, disposeDetections, ImageDetections } from '../postpro
 import { MaskCrop, pasteMasks } from '../postprocess/paste_masks';
 import { resizeBoxes } from '../postprocess/resize_boxes';
 import type { MultiScaleRoIAlign } from '../roi/multi_scale_roi_align';
-import { RPN_SAMPLER_OPTIONS, ROI_SAMPLER_OPTIONS } from '../targets/balanced_sampler';
 import { RegionProposalNetwork, RegionProposalNetworkOptions } from '../rpn/region_proposal_network';
 import { GeneralizedRCNNTransform, TransformedBatch, TransformOptions } from '../transform/generalized_rcnn_transform';
 import { StageClock } from './stage_clock';
@@ -183,7 +182,7 @@ export class MaskRCNN extends TorchLayer {
     checkTrainingBatch(batch, where);
     const [n, height, width] = batch.images.shape;
     if (options.proposals !== undefined) checkGivenProposals(options.proposals, n, where);
-    const samplers = trainingSamplers(options, { rpn: RPN_SAMPLER_OPTIONS, roi: ROI_SAMPLER_OPTIONS });
+    const samplers = trainingSamplers(options);
     let targets: TrainingTargets | undefined;
     const losses = tf.tidy(() => {
       const features = this.backbone.forward(batch.images); // C2-C5 -> P2-P6, once per step

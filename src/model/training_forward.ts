@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RoiImageTargets } from '../heads/roi_heads';
 import type { Losses } from '../losses/names';
 import type { RpnImageTargets } from '../rpn/region_proposal_network';
-import type { SamplerOptions } from '../targets/balanced_sampler';
+import { ROI_SAMPLER_OPTIONS, RPN_SAMPLER_OPTIONS, type SamplerOptions } from '../targets/balanced_sampler';
 import { checkBoxArray } from '../targets/ground_truth';
 import type { TrainingBatch } from '../targets/training_batch';
 import type { Rng } from '../util/random';
@@ -102,18 +102,15 @@ export interface TrainingForward {
 }
 
 /** The two samplers' settings of `options`, with torchvision's defaults. */
-export function trainingSamplers(
-  options: TrainingForwardOptions,
-  defaults: { readonly rpn: SamplerOptions; readonly roi: SamplerOptions },
-): { rpn: SamplerOptions; roi: SamplerOptions } {
+export function trainingSamplers(options: TrainingForwardOptions): { rpn: SamplerOptions; roi: SamplerOptions } {
   return {
     rpn: {
-      batchSizePerImage: options.rpnBatchSizePerImage ?? defaults.rpn.batchSizePerImage,
-      positiveFraction: options.rpnPositiveFraction ?? defaults.rpn.positiveFraction,
+      batchSizePerImage: options.rpnBatchSizePerImage ?? RPN_SAMPLER_OPTIONS.batchSizePerImage,
+      positiveFraction: options.rpnPositiveFraction ?? RPN_SAMPLER_OPTIONS.positiveFraction,
     },
     roi: {
-      batchSizePerImage: options.roiBatchSizePerImage ?? defaults.roi.batchSizePerImage,
-      positiveFraction: options.roiPositiveFraction ?? defaults.roi.positiveFraction,
+      batchSizePerImage: options.roiBatchSizePerImage ?? ROI_SAMPLER_OPTIONS.batchSizePerImage,
+      positiveFraction: options.roiPositiveFraction ?? ROI_SAMPLER_OPTIONS.positiveFraction,
     },
   };
 }
